@@ -1,0 +1,63 @@
+"""OTP-grade supervision for Python asyncio: processes, links, monitors, servers and supervisors."""
+
+from .errors import (
+    AlreadyPresent,
+    AlreadyRegistered,
+    AlreadyStarted,
+    CallExit,
+    CallingSelf,
+    CallTimeout,
+    ChildNotFound,
+    ChildRestarting,
+    ChildRunning,
+    InvalidArgument,
+    InvalidChildSpec,
+    InvalidSupervisorFlags,
+    MaxChildren,
+    NoProc,
+    NotASupervisor,
+    NotRunning,
+    ObserverError,
+)
+from .process import Caller, Down, Exit, ExitMessage, Pid, Process, Ref, is_normal_exit
+from .runtime import ProcessInfo, Runtime, RuntimeEvent, current_runtime
+from .server import IGNORE, NO_REPLY, Server
+from .spec import Child, ChildCounts, ChildSpec
+
+__all__ = [
+    "IGNORE",
+    "NO_REPLY",
+    "AlreadyPresent",
+    "AlreadyRegistered",
+    "AlreadyStarted",
+    "CallExit",
+    "CallTimeout",
+    "Caller",
+    "CallingSelf",
+    "Child",
+    "ChildCounts",
+    "ChildNotFound",
+    "ChildRestarting",
+    "ChildRunning",
+    "ChildSpec",
+    "Down",
+    "Exit",
+    "ExitMessage",
+    "InvalidArgument",
+    "InvalidChildSpec",
+    "InvalidSupervisorFlags",
+    "MaxChildren",
+    "NoProc",
+    "NotASupervisor",
+    "NotRunning",
+    "ObserverError",
+    "Pid",
+    "Process",
+    "ProcessInfo",
+    "Ref",
+    "Runtime",
+    "RuntimeEvent",
+    "Server",
+    "current_runtime",
+    "is_normal_exit",
+]

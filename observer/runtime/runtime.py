@@ -1,0 +1,761 @@
+"""Runtime: the process table, links, monitors, names, exit signals and observation events."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import itertools
+import logging
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
+from dataclasses import dataclass
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from .errors import AlreadyRegistered, CallExit, CallingSelf, CallTimeout, InvalidArgument, NoProc, NotRunning
+from .process import (
+    KILL,
+    KILLED,
+    NOPROC,
+    NORMAL,
+    SHUTDOWN,
+    Call,
+    Caller,
+    Cast,
+    Down,
+    Exit,
+    ExitMessage,
+    Pid,
+    Process,
+    Ref,
+    StopRequest,
+)
+from .timeouts import CallTimeouts
+
+if TYPE_CHECKING:
+    from .server import Server
+
+logger = logging.getLogger("observer.runtime")
+
+ProcessBody = Callable[..., Awaitable[Any]]
+Dest = Pid | str
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessInfo:
+    """What one process looks like at one instant (see `Runtime.process_info`)."""
+
+    pid: Pid
+    name: str | None
+    kind: str  # "process" | "server" | "supervisor" | "dynamic_supervisor"
+    status: str  # "waiting" (blocked in receive) | "running"
+    mailbox_size: int
+    links: tuple[Pid, ...]
+    monitors: tuple[Pid, ...]  # processes this one monitors
+    monitored_by: tuple[Pid, ...]  # processes that monitor this one
+    trap_exits: bool
+    parent: Pid | None
+    started_at: float  # on the runtime clock
+    restarts: int  # how often its supervisor has restarted this child
+
+
+@dataclass(frozen=True, slots=True)
+class RuntimeEvent:
+    """An observation event, for observers only: nothing in the runtime waits on one.
+
+    Kinds: "spawned", "exited" (`reason`), "linked" / "unlinked" (`other`),
+    "monitored" / "demonitored" (`other` is the target), "registered" /
+    "unregistered" (`name`), "restarted" (`other` is the supervisor,
+    `reason` the restart count), and supervisor events "child_started",
+    "child_stopped" (`other` is the supervisor, `name` the child id).
+    """
+
+    kind: str
+    pid: Pid
+    at: float
+    other: Pid | None = None
+    reason: Any = None
+    name: str | None = None
+
+
+# The runtime of the process whose task is running; set in each process's own task.
+_current_runtime: ContextVar[Runtime] = ContextVar("observer_current_runtime")
+
+
+def current_runtime() -> Runtime:
+    """The runtime of the current process (for code that runs inside a process).
+
+    Raises:
+        NotRunning: the current task is not a process of any runtime.
+    """
+    try:
+        return _current_runtime.get()
+    except LookupError:
+        raise NotRunning("no runtime: this code must run inside a process of a Runtime") from None
+
+
+def _is_kill(reason: Any) -> bool:
+    return isinstance(reason, str) and reason == KILL
+
+
+def _is_normal(reason: Any) -> bool:
+    return isinstance(reason, str) and reason == NORMAL
+
+
+class Runtime:
+    """A set of processes on the running asyncio loop.
+
+    Use it as `async with Runtime() as rt:`. Leaving the block shuts every
+    process down (see `__aexit__`); no task it started outlives the block.
+
+    Processes are asyncio tasks started and owned by the runtime (anyio's task
+    groups cost ~40 µs and ~3.5 KiB per task here, more than the whole budget
+    of a process start).
+    """
+
+    def __init__(self, *, clock: Callable[[], float] = time.monotonic, shutdown_timeout: float = 10.0) -> None:
+        """Create a runtime.
+
+        Args:
+            clock: seconds on a monotonic clock; drives restart-intensity and
+                rate-limiter windows, so tests can pass a fake one.
+            shutdown_timeout: how long leaving the block waits for each root
+                process to stop before killing it.
+        """
+        self.clock = clock
+        self.shutdown_timeout = shutdown_timeout
+        # Invariant: a pid is a key of `_procs` exactly while its process is alive.
+        self._procs: dict[Pid, Process] = {}
+        # Invariant: every value of `_names` is a key of `_procs`, and that process's `_name`.
+        self._names: dict[str, Pid] = {}
+        # The task of every live process (attached ones included) -> its process.
+        self._by_task: dict[asyncio.Task[Any], Process] = {}
+        # Every task the runtime started that has not finished (killed ones unwinding included).
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._pid_ids = itertools.count(1)
+        self._ref_ids = itertools.count(1)
+        # Invariant: equals the number of (ref -> target) entries over all `Process._monitors`.
+        self._monitor_total = 0
+        # Exit signals not yet applied: (target, sender, reason, via_link). Applied in
+        # order by `_drain`, iteratively, so a cascade along a long chain of links
+        # cannot overflow the stack.
+        self._signals: deque[tuple[Process, Pid | None, Any, bool]] = deque()
+        self._draining = False
+        # (task, reason) when a process was killed by a signal it caused itself: its own
+        # task is running, so instead of being cancelled it gets `Exit(reason)` raised.
+        self._self_exit: tuple[asyncio.Task[Any], Any] | None = None
+        self._subscribers: list[Callable[[RuntimeEvent], None]] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._call_timeouts: CallTimeouts | None = None
+        self._running = False
+
+    # -- lifecycle -------------------------------------------------------------
+
+    async def __aenter__(self) -> Runtime:
+        if self._running:
+            raise NotRunning("this runtime is already running; a Runtime is entered once")
+        self._loop = asyncio.get_running_loop()
+        self._call_timeouts = CallTimeouts(self._loop)
+        self._running = True
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        """Stop every process: roots newest first with `"shutdown"`, then kill what is left."""
+        try:
+            await self._shutdown()
+        finally:
+            self._running = False
+
+    async def _shutdown(self) -> None:
+        current = asyncio.current_task()
+        for proc in reversed(list(self._procs.values())):
+            if proc._dead or proc._task is current:
+                continue
+            if proc._parent is not None and proc._parent in self._procs:
+                continue  # its live parent stops it
+            gone = self._exit_future(proc)
+            self._exit_signal(proc, None, SHUTDOWN, via_link=False)
+            self._drain()
+            try:
+                await asyncio.wait_for(gone, self.shutdown_timeout)
+            except TimeoutError:
+                logger.warning("%r did not stop within %ss of shutdown; killing it", proc, self.shutdown_timeout)
+        for proc in reversed(list(self._procs.values())):
+            if proc._task is not current:
+                self._kill(proc, KILLED)
+        self._drain()
+        while self._tasks:
+            await asyncio.wait(list(self._tasks))
+        assert self._call_timeouts is not None
+        self._call_timeouts.cancel()
+
+    # -- processes -------------------------------------------------------------
+
+    def spawn(
+        self,
+        fn: ProcessBody,
+        *args: Any,
+        link: Pid | None = None,
+        trap_exits: bool = False,
+        name: str | None = None,
+    ) -> Pid:
+        """Start a process running `await fn(proc, *args)`.
+
+        Returning ends it with `"normal"`, `raise Exit(reason)` with `reason`,
+        any other exception with that exception. Its parent is the current
+        process, if any. Application code starts processes through supervisors.
+
+        Raises:
+            InvalidArgument: `fn` is not an async function, `link` not a pid, `name` not a str.
+            AlreadyRegistered: `name` is taken.
+            NotRunning: outside `async with Runtime()`.
+        """
+        if not (inspect.iscoroutinefunction(fn) or (callable(fn) and inspect.iscoroutinefunction(type(fn).__call__))):
+            raise InvalidArgument(f"spawn needs an async function `async def fn(proc, ...)`, got {fn!r}")
+        if link is not None and not isinstance(link, Pid):
+            raise InvalidArgument(f"link must be a Pid or None, got {link!r}")
+        current = self._current()
+        return self._spawn(
+            fn, args, link=link, trap_exits=trap_exits, name=name, kind="process",
+            parent=None if current is None else current.pid,
+        )
+
+    def _spawn(
+        self,
+        fn: ProcessBody,
+        args: tuple[Any, ...],
+        *,
+        link: Pid | None,
+        trap_exits: bool,
+        name: str | None,
+        kind: str,
+        parent: Pid | None,
+        server: Server | None = None,
+    ) -> Pid:
+        if not self._running:
+            raise NotRunning("the runtime is not running: use `async with Runtime() as rt:`")
+        if name is not None:
+            self._check_name_free(name)
+        pid = Pid(next(self._pid_ids))
+        proc = Process(self, pid, trap_exits=trap_exits, kind=kind, parent=parent, started_at=self.clock())
+        proc._server = server
+        self._procs[pid] = proc
+        assert self._loop is not None
+        task = self._loop.create_task(self._run(proc, fn, args))
+        proc._task = task
+        self._by_task[task] = proc
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        if self._subscribers:
+            self._emit("spawned", pid, other=parent)
+        if name is not None:
+            self._register(name, proc)
+        if link is not None:
+            self._link(proc, link)
+        return pid
+
+    async def _run(self, proc: Process, fn: ProcessBody, args: tuple[Any, ...]) -> None:
+        """The whole life of a spawned process's task."""
+        if proc._dead:
+            return  # killed before its first step
+        proc._started = True
+        _current_runtime.set(self)
+        try:
+            await fn(proc, *args)
+        except Exit as exc:
+            reason = exc.reason
+        except asyncio.CancelledError:
+            if proc._dead:  # killed: the signal that killed it already did the exit
+                current = asyncio.current_task()
+                if current is not None:
+                    current.uncancel()
+                return
+            self._die(proc, KILLED)  # the host cancelled us: die, and let the cancellation through
+            self._drain()
+            raise
+        except Exception as exc:  # a crash: the exception is the exit reason, carried on by links and monitors
+            if not proc._dead:
+                logger.error("process %r crashed", proc, exc_info=exc)
+            reason = exc
+        except BaseException as exc:  # KeyboardInterrupt, SystemExit: exit, then let it through
+            if not proc._dead:
+                self._die(proc, exc)
+                self._drain()
+            raise
+        else:
+            reason = NORMAL
+        if not proc._dead:
+            self._die(proc, reason)
+            self._drain()
+
+    def attached(self, trap_exits: bool = False) -> _Attached:
+        """Make the current task a process for an `async with` block; yields its `Process`.
+
+        Leaving the block exits it with `"normal"` (or with the exception that
+        escaped). If it is killed inside the block, the block raises `Exit(reason)`.
+        """
+        return _Attached(self, trap_exits)
+
+    def is_alive(self, pid: Pid) -> bool:
+        """True while `pid` is a live process."""
+        return pid in self._procs
+
+    def processes(self) -> list[Pid]:
+        """Every live pid, oldest first."""
+        return list(self._procs)
+
+    def process_info(self, pid: Pid) -> ProcessInfo | None:
+        """A frozen view of a live process, or None if `pid` is not alive."""
+        proc = self._procs.get(pid)
+        if proc is None:
+            return None
+        return ProcessInfo(
+            pid=pid,
+            name=proc._name,
+            kind=proc._kind,
+            status="waiting" if proc._mailbox.waiting else "running",
+            mailbox_size=len(proc._mailbox),
+            links=tuple(proc._links or ()),
+            monitors=tuple(proc._monitors.values()) if proc._monitors else (),
+            monitored_by=tuple(proc._monitored_by.values()) if proc._monitored_by else (),
+            trap_exits=proc.trap_exits,
+            parent=proc._parent if proc._parent in self._procs else None,
+            started_at=proc._started_at,
+            restarts=proc._restarts,
+        )
+
+    def monitor_count(self) -> int:
+        """The number of active monitors in the whole runtime."""
+        return self._monitor_total
+
+    # -- names -----------------------------------------------------------------
+
+    def register(self, name: str, pid: Pid) -> None:
+        """Register `pid` under `name`.
+
+        Raises:
+            AlreadyRegistered: `name` is taken.
+            NoProc: `pid` is not alive.
+            InvalidArgument: `name` is not a non-empty str, or the process already has a name.
+        """
+        proc = self._procs.get(pid) if isinstance(pid, Pid) else None
+        if proc is None:
+            raise NoProc(pid, "only a live process can be registered")
+        self._check_name_free(name)
+        if proc._name is not None:
+            raise InvalidArgument(f"{pid!r} is already registered as {proc._name!r}; unregister it first")
+        self._register(name, proc)
+
+    def unregister(self, name: str) -> None:
+        """Remove `name` (no error if it is not registered)."""
+        pid = self._names.pop(name, None)
+        if pid is not None:
+            self._procs[pid]._name = None
+            if self._subscribers:
+                self._emit("unregistered", pid, name=name)
+
+    def whereis(self, name: str) -> Pid | None:
+        """The pid registered as `name`, or None."""
+        return self._names.get(name)
+
+    def _check_name_free(self, name: str) -> None:
+        if not isinstance(name, str) or not name:
+            raise InvalidArgument(f"a name must be a non-empty str, got {name!r}")
+        holder = self._names.get(name)
+        if holder is not None:
+            raise AlreadyRegistered(name, holder)
+
+    def _register(self, name: str, proc: Process) -> None:
+        self._names[name] = proc.pid
+        proc._name = name
+        if self._subscribers:
+            self._emit("registered", proc.pid, name=name)
+
+    # -- messages --------------------------------------------------------------
+
+    def send(self, dest: Dest, message: Any) -> None:
+        """Queue `message` for `dest`; to a dead pid it is dropped.
+
+        Raises:
+            NoProc: `dest` is a name nobody has registered.
+        """
+        proc = self._procs.get(dest) if type(dest) is Pid else self._by_name(dest)
+        if proc is not None:
+            proc._mailbox.put(message)
+
+    def cast(self, dest: Dest, request: Any) -> None:
+        """Send `request` to a server's `handle_cast`; never raises, even for unknown names."""
+        proc = self._procs.get(dest) if type(dest) is Pid else self._procs.get(self._names.get(dest))  # type: ignore[arg-type]
+        if proc is not None:
+            proc._mailbox.put(Cast(request))
+
+    async def call(self, dest: Dest, request: Any, timeout: float | None = 5.0) -> Any:
+        """Send `request` to a server's `handle_call` and return its reply.
+
+        Callable from any task, process or not.
+
+        Raises:
+            NoProc: `dest` is dead or unknown.
+            CallTimeout: no reply within `timeout` seconds.
+            CallExit: the server exited while the call was pending (at once, not at the timeout).
+            CallingSelf: a server called itself.
+        """
+        proc = self._live(dest)
+        caller = self._by_task.get(asyncio.current_task())  # type: ignore[arg-type]
+        if caller is proc:
+            raise CallingSelf(dest)
+        future: asyncio.Future[Any] = self._loop.create_future()  # type: ignore[union-attr]
+        if timeout is not None:
+            if type(timeout) is not float or not timeout >= 0:
+                self._check_timeout(timeout)
+            self._call_timeouts.add(future, timeout, dest, request)  # type: ignore[union-attr]
+        calls = proc._calls
+        if calls is None:
+            calls = proc._calls = set()
+        calls.add(future)
+        proc._mailbox.put(Call(request, Caller(future, None if caller is None else caller.pid)))
+        try:
+            return await future
+        finally:
+            calls.discard(future)
+
+    async def stop(self, dest: Dest, reason: Any = NORMAL, timeout: float | None = None) -> None:
+        """Stop a server with `reason` and wait until it is gone (its `terminate` runs).
+
+        Raises:
+            NoProc: `dest` is dead or unknown.
+            InvalidArgument: `dest` is not a server.
+            CallTimeout: it did not stop within `timeout`.
+            CallExit: it exited with another reason than `reason`.
+        """
+        proc = self._live(dest)
+        if proc._server is None:
+            raise InvalidArgument(f"{dest!r} is a plain process, not a server; use exit() to stop it")
+        if proc._task is asyncio.current_task():
+            raise CallingSelf(dest)
+        if timeout is not None:
+            self._check_timeout(timeout)
+        gone = self._exit_future(proc)
+        proc._mailbox.put(StopRequest(reason))
+        try:
+            actual = await asyncio.wait_for(gone, timeout)
+        except TimeoutError:
+            raise CallTimeout(dest, "stop", timeout or 0.0) from None
+        if actual is not reason and actual != reason:
+            raise CallExit(dest, actual)
+
+    def _by_name(self, name: Any) -> Process | None:
+        pid = self._names.get(name)
+        if pid is None:
+            if not isinstance(name, str):
+                raise InvalidArgument(f"a destination is a Pid or a registered name, got {name!r}")
+            raise NoProc(name, "no process is registered under that name")
+        return self._procs[pid]
+
+    def _live(self, dest: Dest) -> Process:
+        proc = self._procs.get(dest) if type(dest) is Pid else self._by_name(dest)
+        if proc is None:
+            raise NoProc(dest, "it is not alive")
+        return proc
+
+    def _check_timeout(self, timeout: Any) -> None:
+        if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or not timeout >= 0:
+            raise InvalidArgument(f"a timeout is a number of seconds >= 0 (or None), got {timeout!r}")
+
+    def _exit_future(self, proc: Process) -> asyncio.Future[Any]:
+        assert self._loop is not None
+        future: asyncio.Future[Any] = self._loop.create_future()
+        if proc._exit_waiters is None:
+            proc._exit_waiters = []
+        proc._exit_waiters.append(future)
+        return future
+
+    def _current(self) -> Process | None:
+        task = asyncio.current_task()
+        return None if task is None else self._by_task.get(task)
+
+    # -- exit signals ----------------------------------------------------------
+
+    def exit(self, pid: Pid, reason: Any) -> None:
+        """Send `pid` an exit signal from the current process (if any).
+
+        `"kill"` cannot be trapped: the target dies with `"killed"`. `"normal"`
+        is ignored by a process that does not trap exits. Any other reason
+        kills a non-trapping target with that reason; a trapping one gets
+        `ExitMessage(sender, reason)` instead. A dead pid is ignored.
+
+        Raises:
+            InvalidArgument: `pid` is not a Pid.
+        """
+        if not isinstance(pid, Pid):
+            raise InvalidArgument(f"exit() needs a Pid, got {pid!r}")
+        target = self._procs.get(pid)
+        if target is None:
+            return
+        sender = self._current()
+        self._exit_signal(target, None if sender is None else sender.pid, reason, via_link=False)
+        self._drain()
+        self._raise_if_current_died()
+
+    def _exit_signal(self, target: Process, sender: Pid | None, reason: Any, *, via_link: bool) -> None:
+        self._signals.append((target, sender, reason, via_link))
+
+    def _drain(self) -> None:
+        """Apply queued exit signals in order; deaths they cause queue more."""
+        if self._draining:
+            return
+        self._draining = True
+        try:
+            signals = self._signals
+            while signals:
+                target, sender, reason, via_link = signals.popleft()
+                if target._dead:
+                    continue
+                if not via_link and _is_kill(reason):
+                    self._kill(target, KILLED)
+                elif target.trap_exits:
+                    target._mailbox.put(ExitMessage(sender, reason))
+                elif _is_normal(reason):
+                    if sender is target.pid:
+                        self._kill(target, NORMAL)
+                else:
+                    self._kill(target, reason)
+        finally:
+            self._draining = False
+
+    def _kill(self, proc: Process, reason: Any) -> None:
+        """End `proc` now with `reason` and stop its task."""
+        if proc._dead:
+            return
+        self._die(proc, reason)
+        task = proc._task
+        if task is None:
+            return
+        if task is asyncio.current_task():
+            self._self_exit = (task, reason)
+        elif proc._started:
+            task.cancel()
+
+    def _raise_if_current_died(self) -> None:
+        self_exit = self._self_exit
+        if self_exit is not None:
+            self._self_exit = None
+            task, reason = self_exit
+            if task is asyncio.current_task():
+                raise Exit(reason)
+
+    def _die(self, proc: Process, reason: Any) -> None:
+        """Do everything that happens the moment `proc` exits with `reason`.
+
+        Invariant: runs once per process. Its name is released before any
+        `Down` or `ExitMessage` about it is queued; those are queued here, so
+        their arrival order is the exit order.
+        """
+        proc._dead = True
+        proc._exit_reason = reason
+        pid = proc.pid
+        del self._procs[pid]
+        if proc._task is not None:
+            self._by_task.pop(proc._task, None)
+        if proc._name is not None:
+            del self._names[proc._name]
+        if proc._calls:
+            for future in proc._calls:
+                if not future.done():
+                    future.set_exception(CallExit(pid, reason))
+        if proc._exit_waiters:
+            for future in proc._exit_waiters:
+                if not future.done():
+                    future.set_result(reason)
+        if proc._monitors:
+            for ref, target_pid in proc._monitors.items():
+                target = self._procs.get(target_pid)
+                if target is not None and target._monitored_by is not None:
+                    del target._monitored_by[ref]
+            self._monitor_total -= len(proc._monitors)
+            proc._monitors = None
+        if proc._monitored_by:
+            procs = self._procs
+            for ref, watcher_pid in proc._monitored_by.items():
+                watcher = procs[watcher_pid]
+                del watcher._monitors[ref]  # type: ignore[union-attr]
+                watcher._mailbox.put(Down(ref, pid, reason))
+            self._monitor_total -= len(proc._monitored_by)
+            proc._monitored_by = None
+        if proc._links:
+            for other_pid in proc._links:
+                other = self._procs[other_pid]
+                other._links.discard(pid)  # type: ignore[union-attr]
+                self._signals.append((other, pid, reason, True))
+            proc._links = None
+        if self._subscribers:
+            self._emit("exited", pid, reason=reason)
+
+    # -- links and monitors ----------------------------------------------------
+
+    def _link(self, proc: Process, pid: Pid) -> None:
+        if not isinstance(pid, Pid):
+            raise InvalidArgument(f"link() needs a Pid, got {pid!r}")
+        if pid is proc.pid:
+            return
+        other = self._procs.get(pid)
+        if other is None:
+            self._exit_signal(proc, pid, NOPROC, via_link=True)
+            self._drain()
+            self._raise_if_current_died()
+            return
+        if proc._links is None:
+            proc._links = set()
+        if pid in proc._links:
+            return
+        proc._links.add(pid)
+        if other._links is None:
+            other._links = set()
+        other._links.add(proc.pid)
+        if self._subscribers:
+            self._emit("linked", proc.pid, other=pid)
+
+    def _unlink(self, proc: Process, pid: Pid) -> None:
+        if not isinstance(pid, Pid):
+            raise InvalidArgument(f"unlink() needs a Pid, got {pid!r}")
+        if proc._links is None or pid not in proc._links:
+            return
+        proc._links.discard(pid)
+        other = self._procs.get(pid)
+        if other is not None and other._links is not None:
+            other._links.discard(proc.pid)
+        if self._subscribers:
+            self._emit("unlinked", proc.pid, other=pid)
+
+    def _monitor(self, proc: Process, pid: Pid) -> Ref:
+        if not isinstance(pid, Pid):
+            raise InvalidArgument(f"monitor() needs a Pid, got {pid!r}")
+        ref = Ref(next(self._ref_ids))
+        target = self._procs.get(pid)
+        if target is None:
+            proc._mailbox.put(Down(ref, pid, NOPROC))
+            return ref
+        if proc._monitors is None:
+            proc._monitors = {}
+        proc._monitors[ref] = pid
+        if target._monitored_by is None:
+            target._monitored_by = {}
+        target._monitored_by[ref] = proc.pid
+        self._monitor_total += 1
+        if self._subscribers:
+            self._emit("monitored", proc.pid, other=pid)
+        return ref
+
+    def _demonitor(self, proc: Process, ref: Ref, flush: bool) -> bool:
+        if not isinstance(ref, Ref):
+            raise InvalidArgument(f"demonitor() needs a Ref, got {ref!r}")
+        target_pid = proc._monitors.pop(ref, None) if proc._monitors else None
+        if target_pid is not None:
+            self._monitor_total -= 1
+            target = self._procs.get(target_pid)
+            if target is not None and target._monitored_by is not None:
+                target._monitored_by.pop(ref, None)
+            if self._subscribers:
+                self._emit("demonitored", proc.pid, other=target_pid)
+        if flush:
+            proc._mailbox.remove_first(lambda message: type(message) is Down and message.ref is ref)
+        return target_pid is not None
+
+    # -- observation -----------------------------------------------------------
+
+    def subscribe(self, callback: Callable[[RuntimeEvent], None]) -> Callable[[], None]:
+        """Call `callback(event)` for every observation event; returns the unsubscribe function.
+
+        Callbacks run soon after the event (via the loop), in event order, and
+        never inside the runtime's own bookkeeping: an observer that raises
+        cannot break the runtime, and nothing in the runtime waits on one.
+        """
+        self._subscribers.append(callback)
+
+        def unsubscribe() -> None:
+            if callback in self._subscribers:
+                self._subscribers.remove(callback)
+
+        return unsubscribe
+
+    def _emit(
+        self, kind: str, pid: Pid, *, other: Pid | None = None, reason: Any = None, name: str | None = None
+    ) -> None:
+        assert self._loop is not None
+        event = RuntimeEvent(kind, pid, self.clock(), other, reason, name)
+        for callback in self._subscribers:
+            self._loop.call_soon(callback, event)
+
+    def _note_restart(self, pid: Pid, supervisor: Pid, restarts: int) -> None:
+        """Record that a supervisor restarted a child as `pid` (its `restarts`-th restart)."""
+        proc = self._procs.get(pid)
+        if proc is not None:
+            proc._restarts = restarts
+            if self._subscribers:
+                self._emit("restarted", pid, other=supervisor, reason=restarts)
+
+    def _server_of(self, pid: Pid) -> Server | None:
+        """The Server object running as `pid` (for synchronous introspection by observers)."""
+        proc = self._procs.get(pid)
+        return None if proc is None else proc._server
+
+
+class _Attached:
+    """The context manager behind `Runtime.attached`."""
+
+    __slots__ = ("_proc", "_rt", "_trap_exits")
+
+    def __init__(self, rt: Runtime, trap_exits: bool) -> None:
+        self._rt = rt
+        self._trap_exits = trap_exits
+        self._proc: Process | None = None
+
+    async def __aenter__(self) -> Process:
+        rt = self._rt
+        if not rt._running:
+            raise NotRunning("the runtime is not running: use `async with Runtime() as rt:`")
+        task = asyncio.current_task()
+        assert task is not None
+        if task in rt._by_task:
+            raise InvalidArgument(f"this task is already the process {rt._by_task[task].pid!r}")
+        pid = Pid(next(rt._pid_ids))
+        proc = Process(rt, pid, trap_exits=self._trap_exits, kind="process", parent=None, started_at=rt.clock())
+        proc._task = task
+        proc._started = True
+        _current_runtime.set(rt)
+        rt._procs[pid] = proc
+        rt._by_task[task] = proc
+        if rt._subscribers:
+            rt._emit("spawned", pid)
+        self._proc = proc
+        return proc
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> bool:
+        rt = self._rt
+        proc = self._proc
+        assert proc is not None
+        if proc._dead:
+            rt._self_exit = None
+            if isinstance(exc, asyncio.CancelledError):
+                task = asyncio.current_task()
+                if task is not None:
+                    task.uncancel()
+            if isinstance(exc, Exit):
+                return False
+            raise Exit(proc._exit_reason) from None
+        if exc is None:
+            reason: Any = NORMAL
+        elif isinstance(exc, Exit):
+            reason = exc.reason
+        else:
+            reason = exc
+        rt._die(proc, reason)
+        rt._drain()
+        return False
+
