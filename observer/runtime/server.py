@@ -7,7 +7,7 @@ from collections.abc import Hashable
 from typing import Any, ClassVar, Final, final
 
 from .errors import AlreadyRegistered, AlreadyStarted, CallExit, StartError
-from .process import Call, Caller, Cast, Exit, ExitMessage, Pid, Process, StopRequest
+from .process import Call, Caller, Cast, Exit, ExitMessage, Pid, Process, Ref, StopRequest
 from .runtime import Runtime, current_runtime
 from .spec import ChildSpec, Restart, Shutdown
 
@@ -49,6 +49,7 @@ class Server:
 
     pid: Pid
     runtime: Runtime
+    _process: Process
 
     # -- starting --------------------------------------------------------------
 
@@ -130,9 +131,28 @@ class Server:
 
     # -- the loop ----------------------------------------------------------------
 
+    # -- inside callbacks: this server's own links and monitors -------------------
+
+    def link(self, pid: Pid) -> None:
+        """Link this server to `pid` (see `Process.link`)."""
+        self._process.link(pid)
+
+    def unlink(self, pid: Pid) -> None:
+        """Remove this server's link to `pid`."""
+        self._process.unlink(pid)
+
+    def monitor(self, pid: Pid) -> Ref:
+        """Monitor `pid`; its `Down` arrives in `handle_info`."""
+        return self._process.monitor(pid)
+
+    def demonitor(self, ref: Ref, flush: bool = False) -> bool:
+        """Remove the monitor `ref` (with `flush=True`, also a queued `Down` for it)."""
+        return self._process.demonitor(ref, flush)
+
     async def _serve(self, proc: Process, args: tuple[Any, ...], ack: asyncio.Future[Pid | None]) -> None:
         self.pid = proc.pid
         self.runtime = proc.runtime
+        self._process = proc
         try:
             result = await self.init(*args)
         except BaseException as exc:
