@@ -110,3 +110,22 @@ class MaxChildren(ObserverError):
 
 class NotASupervisor(ObserverError):
     """An admin call was made to a live process that is not a supervisor of the right kind."""
+
+
+class UnknownLimiter(ObserverError, KeyError):
+    """A rate-limit check named a limiter that was never configured; `limiter_id` is it."""
+
+    def __init__(self, limiter_id: Any) -> None:
+        self.limiter_id = limiter_id
+        super().__init__(f"unknown rate limiter {limiter_id!r}: configure it first (RateLimiter.configure)")
+
+    def __str__(self) -> str:  # KeyError's own __str__ would quote the message like a key
+        return str(self.args[0])
+
+
+class InvalidLimiterConfig(InvalidArgument):
+    """A rate limiter's setting is invalid; the message names the field and the value."""
+
+
+class InvalidPattern(InvalidArgument):
+    """A signal pattern or signal type is malformed; the message names it and says what is wrong."""
