@@ -1,5 +1,6 @@
 """OTP-grade supervision for Python asyncio: processes, links, monitors, servers and supervisors."""
 
+from .dynamic_supervisor import DynamicSupervisor
 from .errors import (
     AlreadyPresent,
     AlreadyRegistered,
@@ -20,9 +21,12 @@ from .errors import (
     ObserverError,
 )
 from .process import Caller, Down, Exit, ExitMessage, Pid, Process, Ref, is_normal_exit
+from .registry import Registry
 from .runtime import ProcessInfo, Runtime, RuntimeEvent, current_runtime
 from .server import IGNORE, NO_REPLY, Server
 from .spec import Child, ChildCounts, ChildSpec
+from .supervision import SupervisorFlags
+from .supervisor import Supervisor
 
 __all__ = [
     "IGNORE",
@@ -41,6 +45,7 @@ __all__ = [
     "ChildRunning",
     "ChildSpec",
     "Down",
+    "DynamicSupervisor",
     "Exit",
     "ExitMessage",
     "InvalidArgument",
@@ -55,9 +60,12 @@ __all__ = [
     "Process",
     "ProcessInfo",
     "Ref",
+    "Registry",
     "Runtime",
     "RuntimeEvent",
     "Server",
+    "Supervisor",
+    "SupervisorFlags",
     "current_runtime",
     "is_normal_exit",
 ]

@@ -68,8 +68,10 @@ class RuntimeEvent:
     Kinds: "spawned", "exited" (`reason`), "linked" / "unlinked" (`other`),
     "monitored" / "demonitored" (`other` is the target), "registered" /
     "unregistered" (`name`), "restarted" (`other` is the supervisor,
-    `reason` the restart count), and supervisor events "child_started",
-    "child_stopped" (`other` is the supervisor, `name` the child id).
+    `reason` the restart count), and supervisor events (`other` is the
+    supervisor, `name` the child id): "restart_began" (`pid` is the child
+    that died, `reason` why), "child_stopped" (`reason`), "child_started",
+    "restart_ended" — a cascade is everything between a began and its ended.
     """
 
     kind: str
@@ -685,6 +687,8 @@ class Runtime:
     def _emit(
         self, kind: str, pid: Pid, *, other: Pid | None = None, reason: Any = None, name: str | None = None
     ) -> None:
+        if not self._subscribers:
+            return
         assert self._loop is not None
         event = RuntimeEvent(kind, pid, self.clock(), other, reason, name)
         for callback in self._subscribers:

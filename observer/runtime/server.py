@@ -186,7 +186,7 @@ class Server:
                     await self.handle_cast(message.request)
                 elif kind is StopRequest:
                     raise Exit(message.reason)
-                elif kind is ExitMessage and parent is not None and message.pid is parent:
+                elif kind is ExitMessage and message.pid is parent:  # a root's parent is the runtime (None)
                     raise Exit(message.reason)
                 else:
                     await self.handle_info(message)

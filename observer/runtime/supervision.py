@@ -1,0 +1,208 @@
+"""What Supervisor and DynamicSupervisor share: flags, restart intensity, starting and stopping a child."""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .errors import AlreadyStarted, InvalidChildSpec, InvalidSupervisorFlags, NotASupervisor, StartError
+from .process import KILL, SHUTDOWN, Down, ExitMessage, Pid, Process, Ref
+from .spec import ChildSpec, StartResult
+
+if TYPE_CHECKING:
+    from .runtime import Runtime
+
+logger = logging.getLogger("observer.runtime.supervisor")
+
+STRATEGIES = ("one_for_one", "one_for_all", "rest_for_one")
+AUTO_SHUTDOWNS = ("never", "any_significant", "all_significant")
+
+
+def check_intensity(max_restarts: Any, max_seconds: Any) -> None:
+    """Raise InvalidSupervisorFlags unless max_restarts is an int >= 0 and max_seconds a number > 0."""
+    if not isinstance(max_restarts, int) or isinstance(max_restarts, bool) or max_restarts < 0:
+        raise InvalidSupervisorFlags(f"max_restarts must be an int >= 0, got {max_restarts!r}")
+    if not isinstance(max_seconds, (int, float)) or isinstance(max_seconds, bool) or not max_seconds > 0:
+        raise InvalidSupervisorFlags(f"max_seconds must be a number of seconds > 0, got {max_seconds!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class SupervisorFlags:
+    """How a supervisor restarts: strategy, intensity (max_restarts in max_seconds) and auto_shutdown."""
+
+    strategy: str = "one_for_one"
+    max_restarts: int = 3
+    max_seconds: float = 5.0
+    auto_shutdown: str = "never"
+
+    def __post_init__(self) -> None:
+        if self.strategy not in STRATEGIES:
+            raise InvalidSupervisorFlags(f"strategy must be one of {', '.join(STRATEGIES)}; got {self.strategy!r}")
+        check_intensity(self.max_restarts, self.max_seconds)
+        if self.auto_shutdown not in AUTO_SHUTDOWNS:
+            raise InvalidSupervisorFlags(
+                f"auto_shutdown must be one of {', '.join(AUTO_SHUTDOWNS)}; got {self.auto_shutdown!r}"
+            )
+
+
+class RestartIntensity:
+    """Restart times in a sliding window of `max_seconds` on the runtime clock (OTP's `add_restart`)."""
+
+    __slots__ = ("_clock", "_max_restarts", "_max_seconds", "_times")
+
+    def __init__(self, max_restarts: int, max_seconds: float, clock: Callable[[], float]) -> None:
+        self._max_restarts = max_restarts
+        self._max_seconds = max_seconds
+        self._clock = clock
+        self._times: deque[float] = deque()
+
+    def add(self) -> bool:
+        """Count one restart now; False when that makes more than max_restarts within max_seconds."""
+        now = self._clock()
+        times = self._times
+        threshold = now - self._max_seconds
+        while times and times[0] < threshold:
+            times.popleft()
+        times.append(now)
+        return len(times) <= self._max_restarts
+
+
+class StartFailed(Exception):  # internal control flow: never escapes a supervisor
+    """A child's start function failed; `reason` is what the supervisor reports."""
+
+    def __init__(self, reason: Any) -> None:
+        self.reason = reason
+        super().__init__(reason)
+
+
+async def start_child_process(process: Process, spec: ChildSpec) -> tuple[Pid | None, StartResult]:
+    """Run `spec.start()` inside the supervisor process `process`.
+
+    Returns:
+        (pid or None when the child ignored its start, what `start` returned).
+
+    Raises:
+        StartFailed: the start raised or returned something that is not a start result.
+    """
+    try:
+        result = await spec.start()
+    except StartError as exc:
+        raise StartFailed(exc.reason) from None
+    except AlreadyStarted as exc:
+        raise StartFailed(exc) from None
+    except Exception as exc:  # a crashing start function is a start error: the supervisor decides
+        logger.error("child %r of %r failed to start", spec.id, process.pid, exc_info=exc)
+        raise StartFailed(exc) from None
+    if result is None:
+        return None, None
+    pid = result[0] if isinstance(result, tuple) and len(result) == 2 else result
+    if not isinstance(pid, Pid):
+        raise StartFailed(("bad_return_value", result))
+    process.link(pid)  # idempotent; a child that is already gone sends us its exit as usual
+    return pid, result
+
+
+def _exit_from(pid: Pid) -> Callable[[Any], bool]:
+    return lambda message: type(message) is ExitMessage and message.pid is pid
+
+
+def _down_of(ref: Ref) -> Callable[[Any], bool]:
+    return lambda message: type(message) is Down and message.ref is ref
+
+
+async def _take_queued(process: Process, match: Callable[[Any], bool]) -> Any:
+    try:
+        return await process.receive(match, timeout=0)
+    except TimeoutError:
+        return None
+
+
+async def stop_child_process(process: Process, pid: Pid, shutdown: Any) -> Any:
+    """Stop one child by its shutdown spec (OTP's `shutdown/2`); return its exit reason.
+
+    The supervisor monitors the child and unlinks it first, so a child that
+    unlinked itself cannot hang it, and an exit the child made on its own
+    just before is taken from the mailbox instead of being treated as a crash.
+    """
+    runtime = process.runtime
+    ref = process.monitor(pid)
+    process.unlink(pid)
+    own_exit = await _take_queued(process, _exit_from(pid))
+    if own_exit is not None:
+        process.demonitor(ref, flush=True)
+        return own_exit.reason
+    is_down = _down_of(ref)
+    if shutdown == "brutal_kill":
+        runtime.exit(pid, KILL)
+        return (await process.receive(is_down)).reason
+    runtime.exit(pid, SHUTDOWN)
+    try:
+        down = await process.receive(is_down, timeout=None if shutdown == "infinity" else shutdown)
+    except TimeoutError:
+        runtime.exit(pid, KILL)
+        down = await process.receive(is_down)
+    return down.reason
+
+
+async def stop_children_in_parallel(process: Process, children: Iterable[tuple[Pid, Any]]) -> None:
+    """Stop many children at once, each by its shutdown spec: total time ≈ the slowest, not the sum."""
+    runtime = process.runtime
+    loop_time = runtime._loop.time  # type: ignore[union-attr]
+    pending: dict[Ref, tuple[Pid, float | None]] = {}
+    for pid, shutdown in children:
+        ref = process.monitor(pid)
+        process.unlink(pid)
+        if shutdown == "brutal_kill":
+            runtime.exit(pid, KILL)
+            pending[ref] = (pid, None)
+        else:
+            runtime.exit(pid, SHUTDOWN)
+            pending[ref] = (pid, None if shutdown == "infinity" else loop_time() + shutdown)
+    # A child that had already exited gets an immediate Down("noproc") from its monitor.
+
+    def is_pending_down(message: Any) -> bool:
+        return type(message) is Down and message.ref in pending
+
+    while pending:
+        deadlines = [deadline for _, deadline in pending.values() if deadline is not None]
+        timeout = None if not deadlines else max(0.0, min(deadlines) - loop_time())
+        try:
+            down = await process.receive(is_pending_down, timeout=timeout)
+        except TimeoutError:
+            now = loop_time()
+            for ref, (pid, deadline) in list(pending.items()):
+                if deadline is not None and deadline <= now:
+                    runtime.exit(pid, KILL)
+                    pending[ref] = (pid, None)
+            continue
+        del pending[down.ref]
+
+
+class Failure:
+    """An admin request's error, carried back through the call and raised in the caller."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+
+async def admin_call(rt: Runtime, sup: Pid | str, kind: str, request: tuple[Any, ...]) -> Any:
+    """Call supervisor `sup` of `kind`; raise the error it reports, or a clear one if it is not one."""
+    proc = rt._live(sup)
+    if proc._kind != kind:
+        raise NotASupervisor(f"{sup!r} is a {proc._kind}, not a {kind}; {request[0]} needs a {kind}")
+    result = await rt.call(sup, request, timeout=None)
+    if isinstance(result, Failure):
+        raise result.error
+    return result
+
+
+def check_spec(spec: Any) -> ChildSpec:
+    """The spec, resolved, or InvalidChildSpec if it is not a ChildSpec."""
+    if not isinstance(spec, ChildSpec):
+        raise InvalidChildSpec(f"a child spec must be a ChildSpec, got {spec!r}")
+    return spec.resolved()

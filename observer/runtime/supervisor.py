@@ -1,0 +1,432 @@
+"""Supervisor: ordered static children restarted one_for_one, one_for_all or rest_for_one (OTP's supervisor)."""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
+
+from .errors import (
+    AlreadyPresent,
+    AlreadyStarted,
+    ChildNotFound,
+    ChildRestarting,
+    ChildRunning,
+    InvalidChildSpec,
+    StartError,
+)
+from .process import SHUTDOWN, Caller, Exit, ExitMessage, Pid, is_normal_exit
+from .runtime import Runtime, current_runtime
+from .server import Server
+from .spec import Child, ChildCounts, ChildSpec, Shutdown, StartResult
+from .supervision import (
+    Failure,
+    RestartIntensity,
+    StartFailed,
+    SupervisorFlags,
+    admin_call,
+    check_spec,
+    logger,
+    start_child_process,
+    stop_child_process,
+)
+
+__all__ = ["Child", "ChildCounts", "ChildSpec", "Supervisor", "SupervisorFlags"]
+
+RESTARTING: Literal["restarting"] = "restarting"
+
+
+@dataclass(slots=True)
+class _Child:
+    """A child as its supervisor keeps it."""
+
+    spec: ChildSpec  # resolved: `shutdown` is never None
+    pid: Pid | None | Literal["restarting"] = None  # None: not running
+    restarts: int = 0  # times this supervisor restarted it
+
+
+@dataclass(frozen=True, slots=True)
+class _RetryRestart:
+    """Message to itself: try again to restart the child that failed to restart."""
+
+    id: Hashable
+
+
+def _validate_children(children: Sequence[ChildSpec], flags: SupervisorFlags) -> list[ChildSpec]:
+    if isinstance(children, (str, bytes)) or not isinstance(children, Sequence):
+        raise InvalidChildSpec(f"children must be a list of ChildSpec, got {children!r}")
+    specs = [check_spec(spec) for spec in children]
+    seen: set[Hashable] = set()
+    for spec in specs:
+        if spec.id in seen:
+            raise InvalidChildSpec(f"duplicate child id {spec.id!r}: ids must be unique within a supervisor")
+        seen.add(spec.id)
+        _check_significant(spec, flags)
+    return specs
+
+
+def _check_significant(spec: ChildSpec, flags: SupervisorFlags) -> None:
+    if spec.significant and flags.auto_shutdown == "never":
+        raise InvalidChildSpec(
+            f"child spec {spec.id!r}: significant=True needs auto_shutdown 'any_significant' or "
+            "'all_significant', but the supervisor's auto_shutdown is 'never'"
+        )
+
+
+class Supervisor(Server):
+    """Starts children in order, restarts them by strategy, stops them in reverse order.
+
+    All admin functions are class-level and take the runtime and the
+    supervisor's pid or registered name, e.g.
+    `await Supervisor.which_children(rt, "system")`.
+    """
+
+    trap_exits: ClassVar[bool] = True
+    kind: ClassVar[str] = "supervisor"
+
+    # Invariant: `_children` holds every kept child, in start order (oldest first);
+    # `_by_pid` maps exactly the children whose `pid` is a Pid to their ids.
+    _children: dict[Hashable, _Child]
+    _by_pid: dict[Pid, Hashable]
+    _flags: SupervisorFlags
+    _intensity: RestartIntensity
+
+    # -- starting --------------------------------------------------------------
+
+    @classmethod
+    async def start_link(  # type: ignore[override]
+        cls,
+        rt: Runtime,
+        children: Sequence[ChildSpec],
+        *,
+        strategy: str = "one_for_one",
+        max_restarts: int = 3,
+        max_seconds: float = 5.0,
+        auto_shutdown: str = "never",
+        name: str | None = None,
+    ) -> Pid:
+        """Start a supervisor linked to the current process; its children start in list order.
+
+        Raises:
+            InvalidSupervisorFlags: a flag is invalid.
+            InvalidChildSpec: a spec is invalid, ids repeat, or a significant child with auto_shutdown "never".
+            StartError: a child failed to start (`reason` is `("failed_to_start_child", id, reason)`);
+                those already started were stopped in reverse order.
+            AlreadyStarted: `name` is taken.
+        """
+        flags = SupervisorFlags(strategy, max_restarts, max_seconds, auto_shutdown)
+        specs = _validate_children(children, flags)
+        pid = await super().start_link(rt, specs, flags, name=name)
+        assert pid is not None
+        return pid
+
+    @classmethod
+    def child_spec(  # type: ignore[override]
+        cls,
+        id: Hashable,
+        children: Sequence[ChildSpec],
+        *,
+        strategy: str = "one_for_one",
+        max_restarts: int = 3,
+        max_seconds: float = 5.0,
+        auto_shutdown: str = "never",
+        restart: Literal["permanent", "transient", "temporary"] = "permanent",
+        shutdown: Shutdown | None = None,
+        significant: bool = False,
+        name: str | None = None,
+    ) -> ChildSpec:
+        """A spec (type "supervisor") that starts this supervisor with these children and flags."""
+        flags = SupervisorFlags(strategy, max_restarts, max_seconds, auto_shutdown)
+        specs = _validate_children(children, flags)
+
+        async def start() -> Pid:
+            return await cls.start_link(
+                current_runtime(), specs, strategy=flags.strategy, max_restarts=flags.max_restarts,
+                max_seconds=flags.max_seconds, auto_shutdown=flags.auto_shutdown, name=name,
+            )
+
+        return ChildSpec(id, start, restart=restart, shutdown=shutdown, type="supervisor", significant=significant)
+
+    async def init(self, specs: list[ChildSpec], flags: SupervisorFlags) -> None:
+        self._flags = flags
+        self._children = {}
+        self._by_pid = {}
+        self._intensity = RestartIntensity(flags.max_restarts, flags.max_seconds, self.runtime.clock)
+        for spec in specs:
+            child = _Child(spec)
+            self._children[spec.id] = child
+            try:
+                await self._start(child)
+            except StartFailed as failure:
+                del self._children[spec.id]
+                await self._stop_all()
+                raise Exit(("failed_to_start_child", spec.id, failure.reason)) from None
+
+    # -- admin API (class-level, called from any task) ---------------------------
+
+    @classmethod
+    async def which_children(cls, rt: Runtime, sup: Pid | str) -> list[Child]:
+        """Every child in start order (oldest first)."""
+        result: list[Child] = await admin_call(rt, sup, cls.kind, ("which_children",))
+        return result
+
+    @classmethod
+    async def count_children(cls, rt: Runtime, sup: Pid | str) -> ChildCounts:
+        """Counts of specs, running children, supervisors and workers."""
+        result: ChildCounts = await admin_call(rt, sup, cls.kind, ("count_children",))
+        return result
+
+    @classmethod
+    async def start_child(cls, rt: Runtime, sup: Pid | str, spec: ChildSpec) -> StartResult:
+        """Add a child at the end and start it; returns what its start returned.
+
+        Raises:
+            AlreadyStarted: the id is running, or the child's start hit a taken name (nothing is stored).
+            AlreadyPresent: a spec with that id is kept but not running.
+            StartError: the child failed to start (nothing is stored).
+            InvalidChildSpec: `spec` is not a valid ChildSpec.
+        """
+        result: StartResult = await admin_call(rt, sup, cls.kind, ("start_child", check_spec(spec)))
+        return result
+
+    @classmethod
+    async def terminate_child(cls, rt: Runtime, sup: Pid | str, id: Hashable) -> None:
+        """Stop a child by its shutdown spec; a kept spec stays (pid None), a temporary one is deleted."""
+        await admin_call(rt, sup, cls.kind, ("terminate_child", id))
+
+    @classmethod
+    async def restart_child(cls, rt: Runtime, sup: Pid | str, id: Hashable) -> StartResult:
+        """Start a kept child that is not running.
+
+        Raises:
+            ChildRunning, ChildRestarting, ChildNotFound, StartError.
+        """
+        result: StartResult = await admin_call(rt, sup, cls.kind, ("restart_child", id))
+        return result
+
+    @classmethod
+    async def delete_child(cls, rt: Runtime, sup: Pid | str, id: Hashable) -> None:
+        """Delete the spec of a child that is not running.
+
+        Raises:
+            ChildRunning, ChildRestarting, ChildNotFound.
+        """
+        await admin_call(rt, sup, cls.kind, ("delete_child", id))
+
+    @classmethod
+    async def get_childspec(cls, rt: Runtime, sup: Pid | str, id: Hashable) -> ChildSpec:
+        """The child's spec, with `shutdown` resolved."""
+        result: ChildSpec = await admin_call(rt, sup, cls.kind, ("get_childspec", id))
+        return result
+
+    # -- introspection for observers (synchronous, same loop) -------------------
+
+    @property
+    def strategy(self) -> str:
+        """The restart strategy."""
+        return self._flags.strategy
+
+    def children(self) -> list[tuple[Child, int]]:
+        """Every child in start order with how often it was restarted (for observers)."""
+        return [(self._report(child), child.restarts) for child in self._children.values()]
+
+    # -- callbacks ---------------------------------------------------------------
+
+    async def handle_call(self, request: Any, caller: Caller) -> Any:
+        match request:
+            case ("which_children",):
+                return [self._report(child) for child in self._children.values()]
+            case ("count_children",):
+                return self._counts()
+            case ("start_child", ChildSpec() as spec):
+                return await self._add_child(spec)
+            case ("terminate_child", child_id):
+                return await self._terminate_child(child_id)
+            case ("restart_child", child_id):
+                return await self._restart_child(child_id)
+            case ("delete_child", child_id):
+                return self._delete_child(child_id)
+            case ("get_childspec", child_id):
+                child = self._children.get(child_id)
+                return _not_found(child_id) if child is None else child.spec
+        raise ValueError(f"unknown supervisor request {request!r}")
+
+    async def handle_info(self, message: Any) -> None:
+        if type(message) is ExitMessage and message.pid is not None:
+            await self._child_exited(message.pid, message.reason)
+        elif type(message) is _RetryRestart:
+            child = self._children.get(message.id)
+            if child is not None and child.pid == RESTARTING:
+                await self._restart(child)
+
+    async def terminate(self, reason: Any) -> None:
+        await self._stop_all()
+
+    # -- one method per decision -------------------------------------------------
+
+    async def _child_exited(self, pid: Pid, reason: Any) -> None:
+        child_id = self._by_pid.pop(pid, None)
+        if child_id is None:
+            return  # not a child (any more): OTP ignores exit signals from unknown pids
+        child = self._children[child_id]
+        child.pid = None
+        restart = child.spec.restart
+        if restart == "permanent" or (restart == "transient" and not is_normal_exit(reason)):
+            self.runtime._emit("restart_began", pid, other=self.pid, reason=reason, name=_label(child_id))
+            await self._restart(child)
+            self.runtime._emit("restart_ended", pid, other=self.pid, name=_label(child_id))
+            return
+        if restart == "temporary":
+            del self._children[child_id]
+        if child.spec.significant:
+            self._auto_shutdown()
+
+    async def _restart(self, child: _Child) -> None:
+        """Count one restart, then restart by strategy; give up with "shutdown" past the intensity."""
+        if not self._intensity.add():
+            logger.error(
+                "supervisor %r reached its restart intensity (%d in %ss); shutting down",
+                self.pid, self._flags.max_restarts, self._flags.max_seconds,
+            )
+            raise Exit(SHUTDOWN)
+        strategy = self._flags.strategy
+        if strategy == "one_for_one":
+            group = [child]
+        elif strategy == "one_for_all":
+            group = list(self._children.values())
+        else:
+            ordered = list(self._children.values())
+            group = ordered[ordered.index(child):]
+        await self._restart_group(group)
+
+    async def _restart_group(self, group: list[_Child]) -> None:
+        """Stop the running members youngest first, drop temporary ones, start the rest in order."""
+        for member in reversed(group):
+            if isinstance(member.pid, Pid):
+                await self._stop(member)
+        for member in group:
+            if member.spec.restart == "temporary":
+                del self._children[member.spec.id]
+        for member in group:
+            if member.spec.restart == "temporary":
+                continue
+            try:
+                await self._start(member)
+            except StartFailed as failure:
+                logger.error("restarting child %r of %r failed: %r", member.spec.id, self.pid, failure.reason)
+                member.pid = RESTARTING
+                self.runtime.send(self.pid, _RetryRestart(member.spec.id))
+                return
+            member.restarts += 1
+            if isinstance(member.pid, Pid):
+                self.runtime._note_restart(member.pid, self.pid, member.restarts)
+
+    def _auto_shutdown(self) -> None:
+        mode = self._flags.auto_shutdown
+        if mode == "any_significant" or (
+            mode == "all_significant"
+            and not any(child.spec.significant and child.pid is not None for child in self._children.values())
+        ):
+            raise Exit(SHUTDOWN)
+
+    async def _start(self, child: _Child) -> StartResult:
+        pid, result = await start_child_process(self._process, child.spec)
+        child.pid = pid
+        if pid is not None:
+            self._by_pid[pid] = child.spec.id
+            self.runtime._emit("child_started", pid, other=self.pid, name=_label(child.spec.id))
+        return result
+
+    async def _stop(self, child: _Child) -> None:
+        pid = child.pid
+        assert isinstance(pid, Pid)
+        reason = await stop_child_process(self._process, pid, child.spec.shutdown)
+        del self._by_pid[pid]
+        child.pid = None
+        self.runtime._emit("child_stopped", pid, other=self.pid, reason=reason, name=_label(child.spec.id))
+
+    async def _stop_all(self) -> None:
+        for child in reversed(list(self._children.values())):
+            if isinstance(child.pid, Pid):
+                await self._stop(child)
+
+    # -- admin requests ------------------------------------------------------------
+
+    async def _add_child(self, spec: ChildSpec) -> Any:
+        existing = self._children.get(spec.id)
+        if existing is not None:
+            if isinstance(existing.pid, Pid):
+                return Failure(AlreadyStarted(existing.pid, f"child {spec.id!r}"))
+            return Failure(AlreadyPresent(f"child {spec.id!r} is already present (not running); "
+                                          "use restart_child or delete_child"))
+        try:
+            _check_significant(spec, self._flags)
+        except InvalidChildSpec as exc:
+            return Failure(exc)
+        child = self._children[spec.id] = _Child(spec)
+        try:
+            result = await self._start(child)
+        except StartFailed as failure:
+            del self._children[spec.id]
+            if isinstance(failure.reason, AlreadyStarted):
+                return Failure(failure.reason)
+            return Failure(StartError(failure.reason))
+        if child.pid is None and spec.restart == "temporary":
+            del self._children[spec.id]
+        return result
+
+    async def _terminate_child(self, child_id: Hashable) -> Any:
+        child = self._children.get(child_id)
+        if child is None:
+            return _not_found(child_id)
+        if isinstance(child.pid, Pid):
+            await self._stop(child)
+        child.pid = None
+        if child.spec.restart == "temporary":
+            del self._children[child_id]
+        return None
+
+    async def _restart_child(self, child_id: Hashable) -> Any:
+        child = self._children.get(child_id)
+        if child is None:
+            return _not_found(child_id)
+        if isinstance(child.pid, Pid):
+            return Failure(ChildRunning(f"child {child_id!r} is running as {child.pid!r}"))
+        if child.pid == RESTARTING:
+            return Failure(ChildRestarting(f"child {child_id!r} is being restarted by its supervisor"))
+        try:
+            return await self._start(child)
+        except StartFailed as failure:
+            return Failure(StartError(failure.reason))
+
+    def _delete_child(self, child_id: Hashable) -> Any:
+        child = self._children.get(child_id)
+        if child is None:
+            return _not_found(child_id)
+        if isinstance(child.pid, Pid):
+            return Failure(ChildRunning(f"child {child_id!r} is running as {child.pid!r}; terminate it first"))
+        if child.pid == RESTARTING:
+            return Failure(ChildRestarting(f"child {child_id!r} is being restarted by its supervisor"))
+        del self._children[child_id]
+        return None
+
+    def _report(self, child: _Child) -> Child:
+        return Child(child.spec.id, child.pid, child.spec.type, child.spec.restart)
+
+    def _counts(self) -> ChildCounts:
+        children = self._children.values()
+        supervisors = sum(1 for child in children if child.spec.type == "supervisor")
+        return ChildCounts(
+            specs=len(self._children),
+            active=sum(1 for child in children if isinstance(child.pid, Pid)),
+            supervisors=supervisors,
+            workers=len(self._children) - supervisors,
+        )
+
+
+def _not_found(child_id: Hashable) -> Failure:
+    return Failure(ChildNotFound(f"no child with id {child_id!r}"))
+
+
+def _label(child_id: Hashable) -> str:
+    return child_id if isinstance(child_id, str) else repr(child_id)
