@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -32,8 +31,8 @@ class ChildSpec:
         restart: "permanent" (always restarted), "transient" (only after an
             abnormal exit) or "temporary" (never; its spec is then deleted).
         shutdown: seconds to wait after exit "shutdown" before killing,
-            "brutal_kill", "infinity", or None for the default (5.0 for a
-            worker, "infinity" for a supervisor).
+            "brutal_kill", "infinity", or None for the default, which is
+            resolved on construction (5.0 for a worker, "infinity" for a supervisor).
         type: "worker" or "supervisor".
         significant: the child's own exit can trigger the supervisor's auto_shutdown.
     """
@@ -74,13 +73,10 @@ class ChildSpec:
                 f"child spec {self.id!r}: significant=True needs restart 'transient' or 'temporary', "
                 "not 'permanent'"
             )
+        if self.shutdown is None:  # resolved once, here: 5.0 for a worker, "infinity" for a supervisor
+            default: Shutdown = DEFAULT_WORKER_SHUTDOWN if self.type == "worker" else "infinity"
+            object.__setattr__(self, "shutdown", default)
 
-    def resolved(self) -> ChildSpec:
-        """This spec with `shutdown` resolved (5.0 for a worker, "infinity" for a supervisor)."""
-        if self.shutdown is not None:
-            return self
-        default: Shutdown = DEFAULT_WORKER_SHUTDOWN if self.type == "worker" else "infinity"
-        return dataclasses.replace(self, shutdown=default)
 
 
 def _valid_shutdown(shutdown: Any) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 import logging
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -151,32 +152,34 @@ async def stop_children_in_parallel(process: Process, children: Iterable[tuple[P
     """Stop many children at once, each by its shutdown spec: total time ≈ the slowest, not the sum."""
     runtime = process.runtime
     loop_time = runtime._loop.time  # type: ignore[union-attr]
-    pending: dict[Ref, tuple[Pid, float | None]] = {}
+    pending: dict[Ref, Pid] = {}
+    deadlines: list[tuple[float, int, Ref]] = []  # a heap: when to kill a child that has not stopped
     for pid, shutdown in children:
         ref = process.monitor(pid)
-        process.unlink(pid)
+        process.unlink(pid)  # a child that had already exited gets an immediate Down("noproc")
+        pending[ref] = pid
         if shutdown == "brutal_kill":
             runtime.exit(pid, KILL)
-            pending[ref] = (pid, None)
         else:
             runtime.exit(pid, SHUTDOWN)
-            pending[ref] = (pid, None if shutdown == "infinity" else loop_time() + shutdown)
-    # A child that had already exited gets an immediate Down("noproc") from its monitor.
+            if shutdown != "infinity":
+                heapq.heappush(deadlines, (loop_time() + shutdown, ref.id, ref))
 
     def is_pending_down(message: Any) -> bool:
         return type(message) is Down and message.ref in pending
 
     while pending:
-        deadlines = [deadline for _, deadline in pending.values() if deadline is not None]
-        timeout = None if not deadlines else max(0.0, min(deadlines) - loop_time())
+        while deadlines and deadlines[0][2] not in pending:
+            heapq.heappop(deadlines)
+        timeout = max(0.0, deadlines[0][0] - loop_time()) if deadlines else None
         try:
             down = await process.receive(is_pending_down, timeout=timeout)
         except TimeoutError:
             now = loop_time()
-            for ref, (pid, deadline) in list(pending.items()):
-                if deadline is not None and deadline <= now:
-                    runtime.exit(pid, KILL)
-                    pending[ref] = (pid, None)
+            while deadlines and deadlines[0][0] <= now:
+                ref = heapq.heappop(deadlines)[2]
+                if ref in pending:
+                    runtime.exit(pending[ref], KILL)
             continue
         del pending[down.ref]
 
@@ -202,7 +205,7 @@ async def admin_call(rt: Runtime, sup: Pid | str, kind: str, request: tuple[Any,
 
 
 def check_spec(spec: Any) -> ChildSpec:
-    """The spec, resolved, or InvalidChildSpec if it is not a ChildSpec."""
+    """The spec, or InvalidChildSpec if it is not a ChildSpec."""
     if not isinstance(spec, ChildSpec):
         raise InvalidChildSpec(f"a child spec must be a ChildSpec, got {spec!r}")
-    return spec.resolved()
+    return spec
