@@ -248,6 +248,7 @@ class DynamicSupervisor(Server):
         except StartFailed as failure:
             logger.error("restarting child %r of %r failed: %r", child.spec.id, self.pid, failure.reason)
             child.pid = RESTARTING
+            self.runtime.generation += 1
             self.runtime.send(self.pid, _RetryRestart(key))
             return
         if pid is None:

@@ -149,6 +149,9 @@ class Runtime:
         # task is running, so instead of being cancelled it gets `Exit(reason)` raised.
         self._self_exit: tuple[asyncio.Task[Any], Any] | None = None
         self._subscribers: list[Callable[[RuntimeEvent], None]] = []
+        # Bumped by every change of the process graph (spawn, exit, link, monitor, name,
+        # restart): an observer whose last look saw the same generation can reuse it.
+        self.generation = 0
         self._loop: asyncio.AbstractEventLoop | None = None
         self._call_timeouts: CallTimeouts | None = None
         self._running = False
@@ -252,6 +255,7 @@ class Runtime:
         self._by_task[task] = proc
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        self.generation += 1
         if self._subscribers:
             self._emit("spawned", pid, other=parent)
         if name is not None:
@@ -357,6 +361,7 @@ class Runtime:
         pid = self._names.pop(name, None)
         if pid is not None:
             self._procs[pid]._name = None
+            self.generation += 1
             if self._subscribers:
                 self._emit("unregistered", pid, name=name)
 
@@ -374,6 +379,7 @@ class Runtime:
     def _register(self, name: str, proc: Process) -> None:
         self._names[name] = proc.pid
         proc._name = name
+        self.generation += 1
         if self._subscribers:
             self._emit("registered", proc.pid, name=name)
 
@@ -594,6 +600,7 @@ class Runtime:
                 other._links.discard(pid)  # type: ignore[union-attr]
                 self._signals.append((other, pid, reason, True))
             proc._links = None
+        self.generation += 1
         if self._subscribers:
             self._emit("exited", pid, reason=reason)
 
@@ -618,6 +625,7 @@ class Runtime:
         if other._links is None:
             other._links = set()
         other._links.add(proc.pid)
+        self.generation += 1
         if self._subscribers:
             self._emit("linked", proc.pid, other=pid)
 
@@ -630,6 +638,7 @@ class Runtime:
         other = self._procs.get(pid)
         if other is not None and other._links is not None:
             other._links.discard(proc.pid)
+        self.generation += 1
         if self._subscribers:
             self._emit("unlinked", proc.pid, other=pid)
 
@@ -648,6 +657,7 @@ class Runtime:
             target._monitored_by = {}
         target._monitored_by[ref] = proc.pid
         self._monitor_total += 1
+        self.generation += 1
         if self._subscribers:
             self._emit("monitored", proc.pid, other=pid)
         return ref
@@ -661,6 +671,7 @@ class Runtime:
             target = self._procs.get(target_pid)
             if target is not None and target._monitored_by is not None:
                 target._monitored_by.pop(ref, None)
+            self.generation += 1
             if self._subscribers:
                 self._emit("demonitored", proc.pid, other=target_pid)
         if flush:
@@ -699,11 +710,16 @@ class Runtime:
         proc = self._procs.get(pid)
         if proc is not None:
             proc._restarts = restarts
+            self.generation += 1
             if self._subscribers:
                 self._emit("restarted", pid, other=supervisor, reason=restarts)
 
-    def _server_of(self, pid: Pid) -> Server | None:
-        """The Server object running as `pid` (for synchronous introspection by observers)."""
+    def server_of(self, pid: Pid) -> Server | None:
+        """The Server object running as `pid`, or None.
+
+        For observers on the runtime's own loop, read-only: e.g. the app reads a
+        supervisor's `children()` without a call. Never use it to change a server.
+        """
         proc = self._procs.get(pid)
         return None if proc is None else proc._server
 
@@ -733,6 +749,7 @@ class _Attached:
         _current_runtime.set(rt)
         rt._procs[pid] = proc
         rt._by_task[task] = proc
+        rt.generation += 1
         if rt._subscribers:
             rt._emit("spawned", pid)
         self._proc = proc

@@ -315,6 +315,7 @@ class Supervisor(Server):
             except StartFailed as failure:
                 logger.error("restarting child %r of %r failed: %r", member.spec.id, self.pid, failure.reason)
                 member.pid = RESTARTING
+                self.runtime.generation += 1
                 self.runtime.send(self.pid, _RetryRestart(member.spec.id))
                 return
             member.restarts += 1
@@ -408,6 +409,7 @@ class Supervisor(Server):
         if child.pid == RESTARTING:
             return Failure(ChildRestarting(f"child {child_id!r} is being restarted by its supervisor"))
         del self._children[child_id]
+        self.runtime.generation += 1
         return None
 
     def _report(self, child: _Child) -> Child:
