@@ -19,6 +19,7 @@ from .errors import (
     NotASupervisor,
     NotRunning,
     ObserverError,
+    StartError,
 )
 from .process import Caller, Down, Exit, ExitMessage, Pid, Process, Ref, is_normal_exit
 from .registry import Registry
@@ -63,6 +64,7 @@ __all__ = [
     "Registry",
     "Runtime",
     "RuntimeEvent",
+    "StartError",
     "Server",
     "Supervisor",
     "SupervisorFlags",
