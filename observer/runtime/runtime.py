@@ -581,7 +581,8 @@ class Runtime:
                     future.set_result(reason)
         if proc._monitors:
             for ref, target_pid in proc._monitors.items():
-                target = self._procs.get(target_pid)
+                # A monitor of itself is removed here, so it never counts as a watcher below.
+                target = proc if target_pid is pid else self._procs.get(target_pid)
                 if target is not None and target._monitored_by is not None:
                     del target._monitored_by[ref]
             self._monitor_total -= len(proc._monitors)
