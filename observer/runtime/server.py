@@ -84,6 +84,8 @@ class Server:
             raise StartError(exc.reason) from None
         finally:
             proc._calls.discard(ack)
+            if not proc._calls:
+                proc._calls = None
 
     @classmethod
     def child_spec(
