@@ -9,7 +9,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -728,12 +728,13 @@ class Runtime:
 class _Attached:
     """The context manager behind `Runtime.attached`."""
 
-    __slots__ = ("_proc", "_rt", "_trap_exits")
+    __slots__ = ("_proc", "_rt", "_token", "_trap_exits")
 
     def __init__(self, rt: Runtime, trap_exits: bool) -> None:
         self._rt = rt
         self._trap_exits = trap_exits
         self._proc: Process | None = None
+        self._token: Token[Runtime] | None = None
 
     async def __aenter__(self) -> Process:
         rt = self._rt
@@ -747,7 +748,7 @@ class _Attached:
         proc = Process(rt, pid, trap_exits=self._trap_exits, kind="process", parent=None, started_at=rt.clock())
         proc._task = task
         proc._started = True
-        _current_runtime.set(rt)
+        self._token = _current_runtime.set(rt)
         rt._procs[pid] = proc
         rt._by_task[task] = proc
         rt.generation += 1
@@ -761,7 +762,8 @@ class _Attached:
     ) -> bool:
         rt = self._rt
         proc = self._proc
-        assert proc is not None
+        assert proc is not None and self._token is not None
+        _current_runtime.reset(self._token)  # the task is no longer a process
         if proc._dead:
             rt._self_exit = None
             if isinstance(exc, asyncio.CancelledError):
