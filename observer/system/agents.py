@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 from typing import Any
 
@@ -35,6 +36,9 @@ class Agent(Server):
     @classmethod
     async def put(cls, rt: Runtime, agent: Pid | str, key: str, value: Any) -> None:
         """Set `key` to `value` in the agent's state, persisted before this returns.
+
+        The state keeps a copy of `value` as JSON gives it back (tuples become
+        lists, dict keys strings), so it is the same before and after a restart.
 
         Raises:
             InvalidArgument: `key` is not a str or `value` is not JSON-serialisable.
@@ -78,7 +82,7 @@ class Agent(Server):
             case ("put", key, value):
                 return await self._put(key, value)
             case ("state",):
-                return dict(self._state)
+                return copy.deepcopy(self._state)  # a caller changing it cannot change the state
             case ("signals_seen",):
                 return self._signals_seen
         raise ValueError(f"unknown agent request {request!r}")
@@ -100,11 +104,13 @@ class Agent(Server):
             self._resubscribe.cancel()
 
     async def _put(self, key: str, value: Any) -> Any:
-        new_state = {**self._state, key: value}
         try:
-            json.dumps(new_state)
+            # Kept as the store gives it back after a restart (tuples become lists, dict keys
+            # strings), and a copy: a caller changing `value` later cannot change the state.
+            stored = json.loads(json.dumps(value))
         except (TypeError, ValueError) as exc:
             return InvalidArgument(f"agent state must be JSON-serialisable; {key!r}={value!r}: {exc}")
+        new_state = {**self._state, key: stored}
         rt = self.runtime
         try:
             await call_service("state_store", lambda: StateStore.put(rt, "state_store", self.agent_id, new_state))
