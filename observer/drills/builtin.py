@@ -25,6 +25,7 @@ from observer.runtime.signal_router import SignalRouter
 from observer.runtime.spec import Restart
 from observer.system import Agent, AgentRegistry
 
+from . import probes
 from .context import DrillContext
 
 DrillBody = Callable[[DrillContext], Awaitable[None]]
@@ -144,41 +145,6 @@ async def intensity_escalation(ctx: DrillContext) -> None:
 # -- 4 ---------------------------------------------------------------------------
 
 
-async def _park(proc: Process) -> None:
-    await proc.receive(lambda message: message == "stop")
-
-
-def _report(proc: Process, drill: Pid, *message: Any) -> None:
-    proc.runtime.send(drill, message)  # compliance: allow-send (a drill probe reporting to the drill itself)
-
-
-async def _subscriber(proc: Process, pattern: str, drill: Pid) -> None:
-    await SignalRouter.subscribe(proc.runtime, "signal_router", pattern, proc.pid)
-    _report(proc, drill, "ready", proc.pid)
-    await _park(proc)
-
-
-async def _registry_holder(proc: Process, key: str, drill: Pid) -> None:
-    await Registry.register(proc.runtime, "state_registry", key)
-    await AgentRegistry.register(proc.runtime, "agent_registry", key, proc.pid)
-    _report(proc, drill, "ready", proc.pid)
-    await _park(proc)
-
-
-async def _start_all(ctx: DrillContext, pids: list[Pid]) -> None:
-    """Wait until every probe in `pids` reported ready."""
-    pending = set(pids)
-    while pending:
-        message = await ctx.me.receive(lambda m: isinstance(m, tuple) and m[:1] == ("ready",), timeout=10.0)
-        pending.discard(message[1])
-
-
-async def _kill_all(ctx: DrillContext, pids: list[Pid]) -> None:
-    for pid in pids:
-        ctx.rt.exit(pid, "kill")
-    await ctx.wait_down(pids)
-
-
 async def monitor_leak(ctx: DrillContext) -> None:
     """1,000 subscribers die: no monitor or subscription is left behind (router, registry, agent registry)."""
     count = 1000
@@ -186,18 +152,16 @@ async def monitor_leak(ctx: DrillContext) -> None:
     baseline = ctx.rt.monitor_count()
     held_before = {pid: _monitors_held(ctx, pid) for pid in (router, registry, agent_registry)}
     async with ctx.step(f"{count} signal subscribers subscribe and die") as step:
-        subscribers = [ctx.rt.spawn(_subscriber, "drill.leak.**", ctx.me.pid) for _ in range(count)]
-        await _start_all(ctx, subscribers)
-        await _kill_all(ctx, subscribers)
+        subscribers = await ctx.start_probes(probes.subscriber, [("drill.leak.**",)] * count)
+        await ctx.kill_all(subscribers)
         subscriptions = await SignalRouter.subscriptions(ctx.rt, "signal_router")  # answered after its Downs
         dead = set(subscribers)
         ctx.expect_equal(step, "subscriptions left by dead subscribers", 0,
                          sum(1 for _, pid in subscriptions if pid in dead))
         ctx.expect_equal(step, "monitors the router holds", held_before[router], _monitors_held(ctx, router))
     async with ctx.step(f"{count} registry holders register and die") as step:
-        holders = [ctx.rt.spawn(_registry_holder, f"drill-leak-{index}", ctx.me.pid) for index in range(count)]
-        await _start_all(ctx, holders)
-        await _kill_all(ctx, holders)
+        holders = await ctx.start_probes(probes.registry_holder, [(f"drill-leak-{index}",) for index in range(count)])
+        await ctx.kill_all(holders)
         await Registry.count(ctx.rt, "state_registry")
         agents = await AgentRegistry.agents(ctx.rt, "agent_registry")
         ctx.expect_equal(step, "monitors the state registry holds", held_before[registry],
@@ -223,7 +187,7 @@ def _monitors_held(ctx: DrillContext, pid: Pid | None) -> int:
 
 async def _checker(proc: Process, key: str, drill: Pid) -> None:
     decision = await RateLimiter.check(proc.runtime, "rate_limiter", "drill_race", key)
-    _report(proc, drill, "decision", decision.allowed)
+    probes.report(proc, drill, "decision", decision.allowed)
 
 
 async def rate_limiter_race(ctx: DrillContext) -> None:
@@ -252,9 +216,8 @@ async def sync_emission(ctx: DrillContext) -> None:
     """route_sync reports exactly the live handlers, delivered by the time it returns; a dead one is not counted."""
     pattern = f"drill.sync{ctx.me.pid.id}.*"
     async with ctx.step("3 live handlers and 1 that dies, then route_sync") as step:
-        handlers = [ctx.rt.spawn(_subscriber, pattern, ctx.me.pid) for _ in range(4)]
-        await _start_all(ctx, handlers)
-        await _kill_all(ctx, handlers[-1:])
+        handlers = await ctx.start_probes(probes.subscriber, [(pattern,)] * 4)
+        await ctx.kill_all(handlers[-1:])
         delivered = await SignalRouter.route_sync(
             ctx.rt, "signal_router", pattern.replace("*", "ping"), {"drill": "sync-emission"}
         )
@@ -262,7 +225,7 @@ async def sync_emission(ctx: DrillContext) -> None:
         step.happened.append(f"route_sync returned {delivered}; queued at the handlers: {received}")
         ctx.expect_equal(step, "route_sync's delivered count", 3, delivered)
         ctx.expect_equal(step, "signals already in each live handler's mailbox when it returned", [1, 1, 1], received)
-        await _kill_all(ctx, handlers[:-1])
+        await ctx.kill_all(handlers[:-1])
 
 
 def _queued_signals(ctx: DrillContext, pid: Pid) -> int:
@@ -384,7 +347,7 @@ async def call_to_dying_server(ctx: DrillContext) -> None:
 
 
 async def _call_and_report(proc: Process, server: Pid, timeout: float, drill: Pid) -> None:
-    _report(proc, drill, "calling", proc.pid)
+    probes.report(proc, drill, "calling", proc.pid)
     try:
         await proc.runtime.call(server, "hang", timeout=timeout)
         result = "a reply"
@@ -392,7 +355,7 @@ async def _call_and_report(proc: Process, server: Pid, timeout: float, drill: Pi
         result = f"CallExit({exc.reason!r})"
     except CallTimeout:
         result = "CallTimeout"
-    _report(proc, drill, "call_ended", result)
+    probes.report(proc, drill, "call_ended", result)
 
 
 BUILTIN_DRILLS: tuple[Drill, ...] = (

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Callable, Hashable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -184,6 +184,21 @@ class DrillContext:
                 await self.children(supervisor)
             except (CallExit, NoProc, DrillError):
                 continue
+
+    async def start_probes(self, body: Callable[..., Awaitable[None]], args: Sequence[tuple[Any, ...]]) -> list[Pid]:
+        """Spawn one probe per args tuple (`body(proc, *args, drill_pid)`); wait until each reported ready."""
+        pids = [self.rt.spawn(body, *probe_args, self.me.pid) for probe_args in args]
+        pending = set(pids)
+        while pending:
+            message = await self.me.receive(lambda m: isinstance(m, tuple) and m[:1] == ("ready",), timeout=10.0)
+            pending.discard(message[1])
+        return pids
+
+    async def kill_all(self, pids: Sequence[Pid]) -> None:
+        """Kill every pid and wait for all of them to be gone."""
+        for pid in pids:
+            self.rt.exit(pid, "kill")
+        await self.wait_down(pids)
 
     async def wait_down(self, pids: Sequence[Pid]) -> dict[Pid, Any]:
         """Monitor each pid and wait for all their `Down`s; returns pid -> exit reason."""

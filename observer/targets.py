@@ -1,0 +1,42 @@
+"""Loading a user's tree factory from a `package.module:factory` target, with one-line errors."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from collections.abc import Awaitable, Callable
+from typing import Any, cast
+
+from observer.runtime import ObserverError, Pid, Runtime
+
+Factory = Callable[[Runtime], Awaitable[Pid]]
+
+
+class TargetError(ObserverError):
+    """An `--app` target cannot be used; the message says why in one line."""
+
+
+def load_factory(target: str) -> Factory:
+    """Import `package.module:factory` and check it is an async function taking the runtime.
+
+    Raises:
+        TargetError: the target is malformed, the module does not import, the
+            attribute is missing, or it is not an async callable.
+    """
+    module_name, colon, attribute = target.partition(":")
+    if not colon or not module_name or not attribute:
+        raise TargetError(f"--app expects package.module:factory, got {target!r}")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as error:
+        raise TargetError(f"--app {target}: cannot import {module_name!r}: {error}") from None
+    except SyntaxError as error:
+        raise TargetError(f"--app {target}: {module_name!r} has a syntax error at line {error.lineno}") from None
+    factory: Any = module
+    for part in attribute.split("."):
+        if not hasattr(factory, part):
+            raise TargetError(f"--app {target}: module {module_name!r} has no attribute {attribute!r}")
+        factory = getattr(factory, part)
+    if not callable(factory) or not inspect.iscoroutinefunction(factory):
+        raise TargetError(f"--app {target}: {attribute!r} must be `async def {attribute}(rt) -> Pid`, got {factory!r}")
+    return cast(Factory, factory)
