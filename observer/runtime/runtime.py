@@ -457,10 +457,10 @@ class Runtime:
             raise CallExit(dest, actual)
 
     def _by_name(self, name: Any) -> Process | None:
+        if not isinstance(name, str):  # before the lookup: an unhashable name must not raise a bare TypeError
+            raise InvalidArgument(f"a destination is a Pid or a registered name, got {name!r}")
         pid = self._names.get(name)
         if pid is None:
-            if not isinstance(name, str):
-                raise InvalidArgument(f"a destination is a Pid or a registered name, got {name!r}")
             raise NoProc(name, "no process is registered under that name")
         return self._procs[pid]
 
