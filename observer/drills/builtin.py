@@ -127,10 +127,14 @@ async def intensity_escalation(ctx: DrillContext) -> None:
             kills += 1
         elapsed = time.perf_counter() - started
         step.happened.append(f"{kills} kills in {elapsed * 1000:.1f} ms")
-        ctx.expect(step, "services gave up within 4 kills", not ctx.rt.is_alive(services), "services exited",
-                   "services still running" if ctx.rt.is_alive(services) else "services exited")
-        down = await ctx.me.receive(lambda m: getattr(m, "ref", None) is services_ref, timeout=5.0)
+        gave_up = ctx.expect(step, "services gave up within 4 kills", not ctx.rt.is_alive(services),
+                             "services exited", "services exited" if not ctx.rt.is_alive(services) else "still running")
+        if not gave_up:
+            return
+        down = await ctx.me.receive(lambda m: getattr(m, "ref", None) is services_ref)
         ctx.expect_equal(step, "services exited with reason", "shutdown", down.reason)
+    if ctx.rt.is_alive(services):
+        return
     async with ctx.step("the root restarted services and every later sibling") as step:
         await ctx.settle([root])
         after = await ctx.pids([f"{ctx.root}/{name}" for name in siblings])
@@ -159,6 +163,18 @@ async def monitor_leak(ctx: DrillContext) -> None:
         ctx.expect_equal(step, "subscriptions left by dead subscribers", 0,
                          sum(1 for _, pid in subscriptions if pid in dead))
         ctx.expect_equal(step, "monitors the router holds", held_before[router], _monitors_held(ctx, router))
+    async with ctx.step(f"{count} live processes subscribe and unsubscribe") as step:
+        leavers = await ctx.start_probes(probes.unsubscriber, [("drill.leak.**",)] * count)
+        await SignalRouter.subscriptions(ctx.rt, "signal_router")
+        ctx.expect_equal(step, "monitors the router holds while they live on", held_before[router],
+                         _monitors_held(ctx, router))
+        await ctx.kill_all(leavers)
+    async with ctx.step(f"{count} live processes register and unregister") as step:
+        leavers = await ctx.start_probes(probes.registry_leaver, [(f"drill-leave-{n}",) for n in range(count)])
+        await Registry.count(ctx.rt, "state_registry")
+        ctx.expect_equal(step, "monitors the state registry holds while they live on", held_before[registry],
+                         _monitors_held(ctx, registry))
+        await ctx.kill_all(leavers)
     async with ctx.step(f"{count} registry holders register and die") as step:
         holders = await ctx.start_probes(probes.registry_holder, [(f"drill-leak-{index}",) for index in range(count)])
         await ctx.kill_all(holders)

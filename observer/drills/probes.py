@@ -26,9 +26,25 @@ async def subscriber(proc: Process, pattern: str, drill: Pid) -> None:
     await park(proc)
 
 
+async def unsubscriber(proc: Process, pattern: str, drill: Pid) -> None:
+    """Subscribe to `pattern`, unsubscribe again, report ready, park (alive, holding no subscription)."""
+    await SignalRouter.subscribe(proc.runtime, "signal_router", pattern, proc.pid)
+    await SignalRouter.unsubscribe(proc.runtime, "signal_router", pattern, proc.pid)
+    report(proc, drill, "ready", proc.pid)
+    await park(proc)
+
+
 async def registry_holder(proc: Process, key: str, drill: Pid) -> None:
     """Register `key` in state_registry and as a fake agent in agent_registry, report ready, park."""
     await Registry.register(proc.runtime, "state_registry", key)
     await AgentRegistry.register(proc.runtime, "agent_registry", key, proc.pid)
+    report(proc, drill, "ready", proc.pid)
+    await park(proc)
+
+
+async def registry_leaver(proc: Process, key: str, drill: Pid) -> None:
+    """Register `key` in state_registry, unregister it again, report ready, park."""
+    await Registry.register(proc.runtime, "state_registry", key)
+    await Registry.unregister(proc.runtime, "state_registry", key)
     report(proc, drill, "ready", proc.pid)
     await park(proc)
