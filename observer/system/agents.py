@@ -14,8 +14,11 @@ from .agent_registry import AgentRegistry
 from .errors import ServiceUnavailable, StorageError, call_service, raise_if_error
 from .state_store import StateStore
 
-RESUBSCRIBE_DELAY = 0.05
-"""Seconds between an agent's attempts to subscribe again after the signal router restarted."""
+REJOIN_DELAY = 0.05
+"""Seconds between an agent's attempts to join a service again while it is restarting."""
+
+_JOINED = ("agent_registry", "signal_router")
+"""The services an agent joins and watches: each restarts empty, so on its Down the agent joins it again."""
 
 
 class Agent(Server):
@@ -23,15 +26,17 @@ class Agent(Server):
 
     On start it restores its state from `state_store`, registers in
     `state_registry` and `agent_registry`, and subscribes to its signals
-    (`agent.<id>.**`). `put` writes through to the store before it returns,
-    so a restarted agent has everything that was put before the crash.
+    (`agent.<id>.**`). It watches agent_registry and the signal router, which
+    restart empty, and joins them again when they do. `put` writes through to
+    the store before it returns, so a restarted agent has everything that was
+    put before the crash.
     """
 
     agent_id: str
     _state: dict[str, Any]
     _signals_seen: int
-    _router: Ref | None
-    _resubscribe: asyncio.TimerHandle | None
+    _joined: dict[str, Ref]  # service -> the monitor on the instance this agent joined
+    _rejoin: dict[str, asyncio.TimerHandle]  # service -> the timer of the next attempt to join it
 
     @classmethod
     async def put(cls, rt: Runtime, agent: Pid | str, key: str, value: Any) -> None:
@@ -67,15 +72,13 @@ class Agent(Server):
         rt = self.runtime
         self.agent_id = agent_id
         self._signals_seen = 0
-        self._router = None
-        self._resubscribe = None
+        self._joined = {}
+        self._rejoin = {}
         stored = await call_service("state_store", lambda: StateStore.get(rt, "state_store", agent_id))
         self._state = stored or {}
         await call_service("state_registry", lambda: Registry.register(rt, "state_registry", agent_id, "agent"))
-        await call_service(
-            "agent_registry", lambda: AgentRegistry.register(rt, "agent_registry", agent_id, self.pid)
-        )
-        await self._subscribe()
+        for service in _JOINED:
+            await self._join(service)
 
     async def handle_call(self, request: Any, caller: Caller) -> Any:
         match request:
@@ -88,20 +91,24 @@ class Agent(Server):
         raise ValueError(f"unknown agent request {request!r}")
 
     async def handle_cast(self, request: Any) -> None:
-        if request == "subscribe":
-            self._resubscribe = None
-            await self._subscribe()
+        match request:
+            case ("join", str(service)):
+                self._rejoin.pop(service, None)
+                await self._join(service)
 
     async def handle_info(self, message: Any) -> None:
         if type(message) is RoutedSignal:
             self._signals_seen += 1
-        elif type(message) is Down and message.ref is self._router:
-            self._router = None  # the router restarted empty: subscribe again
-            await self._subscribe()
+        elif type(message) is Down:
+            for service, ref in self._joined.items():
+                if ref is message.ref:  # it restarts empty: join it again
+                    del self._joined[service]
+                    await self._join(service)
+                    return
 
     async def terminate(self, reason: Any) -> None:
-        if self._resubscribe is not None:
-            self._resubscribe.cancel()
+        for timer in self._rejoin.values():
+            timer.cancel()
 
     async def _put(self, key: str, value: Any) -> Any:
         try:
@@ -119,18 +126,23 @@ class Agent(Server):
         self._state = new_state
         return None
 
-    async def _subscribe(self) -> None:
-        """Subscribe to this agent's signals; while the router is away, try again shortly."""
+    async def _join(self, service: str) -> None:
+        """Register in agent_registry or subscribe to this agent's signals, and watch the service.
+
+        While the service is away, try again shortly.
+        """
         rt = self.runtime
-        router = rt.whereis("signal_router")
+        pid = rt.whereis(service)
         try:
-            if router is None:
-                raise ServiceUnavailable("signal_router", LookupError("not registered"))
-            await call_service(
-                "signal_router", lambda: SignalRouter.subscribe(rt, router, f"agent.{self.agent_id}.**", self.pid)
-            )
+            if pid is None:
+                raise ServiceUnavailable(service, LookupError("not registered"))
+            if service == "agent_registry":
+                await call_service(service, lambda: AgentRegistry.register(rt, pid, self.agent_id, self.pid))
+            else:
+                pattern = f"agent.{self.agent_id}.**"
+                await call_service(service, lambda: SignalRouter.subscribe(rt, pid, pattern, self.pid))
         except ServiceUnavailable:
             loop = asyncio.get_running_loop()
-            self._resubscribe = loop.call_later(RESUBSCRIBE_DELAY, rt.cast, self.pid, "subscribe")
+            self._rejoin[service] = loop.call_later(REJOIN_DELAY, rt.cast, self.pid, ("join", service))
             return
-        self._router = self.monitor(router)
+        self._joined[service] = self.monitor(pid)
