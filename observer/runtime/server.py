@@ -175,10 +175,11 @@ class Server:
 
     async def _loop(self, proc: Process) -> None:
         get = proc._mailbox.get
+        queued = proc._mailbox._messages  # taken directly while there are any: no coroutine per message
         parent = proc._parent
         try:
             while True:
-                message = await get()
+                message = queued.popleft() if queued else await get()
                 kind = type(message)
                 if kind is Call:
                     reply = await self.handle_call(message.request, message.caller)
