@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import urllib.parse
 import uuid
 from typing import Any
 
@@ -27,15 +28,22 @@ class StoreLocation:
     def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
         """Open (and create) the database once, so a bad path fails here with one clear error.
 
+        Args:
+            path: the database file; None or ":memory:" keeps it in memory.
+
         Raises:
             StorageError: the database cannot be opened or written at `path`.
         """
-        if path is None:
+        # SQLite's own ":memory:" would give every connection a database of its own,
+        # so a restarted store would find nothing: it means the shared one here.
+        if path is None or path == ":memory:":
             self.uri = f"file:observer-state-{uuid.uuid4().hex}?mode=memory&cache=shared"
             self.description = ":memory:"
         else:
-            self.uri = f"file:{os.fspath(path)}"
             self.description = os.fspath(path)
+            _check_database_path(self.description)
+            # Quoted: `?`, `#` and `%` are part of a file name, not of the URI's syntax.
+            self.uri = f"file:{urllib.parse.quote(self.description)}"
         self._keeper = self.connect()
 
     def connect(self) -> sqlite3.Connection:
@@ -55,6 +63,21 @@ class StoreLocation:
     def close(self) -> None:
         """Close the keeper connection (an in-memory database then goes away)."""
         self._keeper.close()
+
+
+def _check_database_path(path: str) -> None:
+    """Raise StorageError saying why `path` cannot be a database file, for what sqlite3 does not say.
+
+    Raises:
+        StorageError: `path` is empty or a directory, or its directory does not exist.
+    """
+    if not path:
+        raise StorageError("open ''", "an empty path names no file (None keeps the state in memory)")
+    if os.path.isdir(path):
+        raise StorageError(f"open {path!r}", "it is a directory; give the path of a database file")
+    directory = os.path.dirname(path) or "."
+    if not os.path.isdir(directory):
+        raise StorageError(f"open {path!r}", f"directory {directory!r} does not exist")
 
 
 class StateStore(Server):

@@ -54,8 +54,8 @@ async def start_system(
     Args:
         rt: the runtime to start it in.
         agents: how many agents (agent_1 .. agent_N).
-        store_path: the SQLite file for agent state; None keeps it in memory
-            (it survives restarts of the store for as long as the system runs).
+        store_path: the SQLite file for agent state; None (or ":memory:") keeps it
+            in memory (it survives restarts of the store for as long as the system runs).
         workload: start the workload that keeps the services busy.
         workload_interval: seconds between the workload's rounds.
 
