@@ -161,6 +161,8 @@ class Supervisor(Server):
                 del self._children[spec.id]
                 await self._stop_all()
                 raise Exit(("failed_to_start_child", spec.id, failure.reason)) from None
+            if child.pid is None and spec.restart == "temporary":
+                del self._children[spec.id]  # a temporary child that ignored its start is not kept
 
     # -- admin API (class-level, called from any task) ---------------------------
 
