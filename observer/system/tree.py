@@ -66,7 +66,11 @@ async def start_system(
     """
     if not isinstance(agents, int) or isinstance(agents, bool) or agents < 0:
         raise InvalidArgument(f"agents must be an int >= 0, got {agents!r}")
-    if not isinstance(workload_interval, (int, float)) or not workload_interval > 0:
+    if (
+        not isinstance(workload_interval, (int, float))
+        or isinstance(workload_interval, bool)
+        or not workload_interval > 0
+    ):
         raise InvalidArgument(f"workload_interval must be a number of seconds > 0, got {workload_interval!r}")
     location = StoreLocation(store_path)
     agent_ids = [f"agent_{number}" for number in range(1, agents + 1)]
