@@ -1,0 +1,77 @@
+"""Tree labels: one line of rich text per process, coloured by status."""
+
+from __future__ import annotations
+
+from rich.style import Style
+from rich.text import Text
+
+from observer.snapshot import NodeSnapshot
+
+from . import units
+
+RUNNING = Style(color="green")
+RESTARTING = Style(color="yellow", bold=True)
+STOPPED = Style(color="bright_black")
+EXITED = Style(color="red", bold=True)
+FLASH = Style(color="black", bgcolor="yellow", bold=True)
+VANISHED = Style(color="bright_black", strike=True)
+PID = Style(color="bright_black")
+STRATEGY = Style(color="cyan")
+RESTARTS = Style(color="yellow")
+SUPERVISOR = Style(bold=True)
+
+_MARKS = (
+    ("running", "●", RUNNING),
+    ("restarting", "◐", RESTARTING),
+    ("stopped", "○", STOPPED),
+    ("exited", "✖", EXITED),
+)
+
+
+def status_mark(status: str) -> tuple[str, Style]:
+    """The one-character mark and style of a status."""
+    for name, mark, style in _MARKS:
+        if name == status:
+            return mark, style
+    return "?", STOPPED
+
+
+def node_label(node: NodeSnapshot, *, flashing: bool = False, vanished: bool = False) -> Text:
+    """The tree label of one process.
+
+    Args:
+        node: The process as of the latest snapshot.
+        flashing: It was just restarted (drawn highlighted for a moment).
+        vanished: It left the tree while selected (drawn struck through until the cursor moves).
+
+    Returns:
+        ``● services <0.9.0> one_for_one ↻1`` and the like, on one line.
+    """
+    mark, mark_style = status_mark(node.status)
+    text = Text(no_wrap=True, end="")
+    text.append(mark, mark_style)
+    text.append(" ")
+    text.append(node.label, SUPERVISOR if node.is_supervisor else None)
+    if node.name is not None and node.name != node.label:
+        text.append(f" ({node.name})")
+    text.append(" ")
+    text.append(units.pid(node.pid), PID)
+    if node.strategy is not None:
+        text.append(" ")
+        text.append("dynamic" if node.kind == "dynamic_supervisor" else node.strategy, STRATEGY)
+    if node.restart not in (None, "permanent"):
+        text.append(f" {node.restart}", PID)
+    if node.restarts:
+        text.append(f" ↻{node.restarts}", RESTARTS)
+    if node.folded:
+        text.append(f" · {node.child_count:,} children, folded", PID)
+        if node.child_restarts:
+            text.append(f" · ↻{node.child_restarts:,} below", RESTARTS)
+    if node.status != "running":
+        text.append(f" {node.status}", mark_style)
+    if vanished:
+        text.stylize(VANISHED)
+        text.append(" vanished", EXITED)
+    elif flashing:
+        text.stylize(FLASH)
+    return text

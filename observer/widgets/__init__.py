@@ -1,0 +1,1 @@
+"""The observer app's widgets, one per module."""

@@ -1,0 +1,44 @@
+"""BucketsPanel: the rate limiter's windows as bars on a fixed scale."""
+
+from __future__ import annotations
+
+from rich.console import Group
+from rich.text import Text
+from textual.reactive import var
+from textual.widgets import Static
+
+from observer.renderables.bars import bucket_bar
+from observer.snapshot import Snapshot
+
+
+class BucketsPanel(Static):
+    """Count out of limit, allowed and denied, and time left, for the fullest windows."""
+
+    DEFAULT_CSS = """
+    BucketsPanel {
+        border: round $primary-darken-1;
+        border-title-color: $text-primary;
+        padding: 0 1;
+        height: auto;
+    }
+    """
+
+    snapshot: var[Snapshot | None] = var(None, always_update=True)
+    """The latest snapshot."""
+
+    def on_mount(self) -> None:
+        self.border_title = "Rate limiter"
+
+    def watch_snapshot(self, snapshot: Snapshot | None) -> None:
+        if snapshot is None:
+            return
+        if not snapshot.buckets:
+            self.update(Text("no rate limiter windows (none registered as rate_limiter, or no checks yet)",
+                             style="bright_black"))
+            return
+        width = max(40, self.size.width - 4)
+        lines = [bucket_bar(bucket, width=width) for bucket in snapshot.buckets]
+        more = snapshot.bucket_total - len(snapshot.buckets)
+        if more > 0:
+            lines.append(Text(f"… {more:,} more windows", style="bright_black"))
+        self.update(Group(*lines))

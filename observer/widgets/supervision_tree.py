@@ -1,0 +1,308 @@
+"""SupervisionTree: the live supervision tree, updated in place by diffing snapshots."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual.message import Message
+from textual.reactive import var
+from textual.widgets import Tree
+from textual.widgets.tree import TreeNode
+
+from observer.renderables.labels import node_label
+from observer.snapshot import NodeSnapshot, Snapshot
+
+FLASH_SECONDS = 1.5
+"""How long a restarted node stays highlighted, on the runtime clock."""
+
+
+@dataclass(slots=True)
+class NodeData:
+    """What a tree node carries: its process as of the latest snapshot, and how it is drawn.
+
+    Attributes:
+        path: Slots from the root down to this node (its identity across snapshots).
+        node: The process as of the latest snapshot that listed it.
+        width: Cells of its label (kept so that measuring a line is free).
+        flash_until: Until when (runtime clock) it is highlighted as just restarted.
+        vanished: It left the tree while the cursor was on it (or below it).
+    """
+
+    path: tuple[str, ...]
+    node: NodeSnapshot
+    width: int = 0
+    flash_until: float = 0.0
+    vanished: bool = False
+
+
+class SupervisionTree(Tree[NodeData]):
+    """The supervision tree of the latest snapshot.
+
+    Each snapshot is applied as one batch of in-place changes: nodes are added,
+    removed and relabelled, never cleared and rebuilt, so the cursor stays on
+    its process. Subtrees whose snapshot is the same object as last time are
+    skipped. Supervisors with too many children arrive folded (only a count);
+    opening one asks for its children (`Opened`), closing it folds it again.
+    """
+
+    DEFAULT_CSS = """
+    SupervisionTree {
+        scrollbar-size-vertical: 1;
+    }
+    """
+
+    snapshot: var[Snapshot | None] = var(None, always_update=True)
+    """The latest snapshot; setting it updates the tree."""
+    filter_text: var[str] = var("")
+    """Show only processes whose id, name or pid contains this (and their supervisors)."""
+
+    class Opened(Message):
+        """A folded supervisor was opened or an opened one closed: the next snapshot must list it differently."""
+
+    def __init__(self, *, name: str | None = None, id: str | None = None, classes: str | None = None,
+                 disabled: bool = False) -> None:
+        """Create an empty tree (its root appears with the first snapshot)."""
+        super().__init__(Text("starting…"), None, name=name, id=id, classes=classes, disabled=disabled)
+        self.guide_depth = 3
+        self.auto_expand = False
+        self._opened: frozenset[tuple[str, ...]] = frozenset()
+        self._flashing: set[TreeNode[NodeData]] = set()
+        self._shown: set[int] | None = None  # ids of the snapshot nodes the filter lets through
+        self._now = 0.0
+
+    # -- public ---------------------------------------------------------------------------
+
+    @property
+    def opened(self) -> frozenset[tuple[str, ...]]:
+        """Paths of the big supervisors opened by the user (their children are to be listed)."""
+        return self._opened
+
+    @property
+    def selected(self) -> NodeData | None:
+        """The data of the node under the cursor, if any."""
+        node = self.cursor_node
+        return None if node is None else node.data
+
+    @property
+    def selected_parent(self) -> NodeSnapshot | None:
+        """The supervisor of the node under the cursor, as of the latest snapshot."""
+        node = self.cursor_node
+        parent = None if node is None else node.parent
+        return None if parent is None or parent.data is None else parent.data.node
+
+    def apply(self, snapshot: Snapshot, *, force: bool = False) -> None:
+        """Bring the tree in line with `snapshot` in one batch of in-place changes.
+
+        Args:
+            snapshot: The snapshot to show.
+            force: Visit every node even where the snapshot is unchanged (the filter changed).
+        """
+        self._now = snapshot.taken_at
+        root = snapshot.root
+        self._expire_flashes()
+        if root is None:
+            return
+        text = self.filter_text.strip().lower()
+        self._shown = _matching(root, text) if text else None
+        data = self.root.data
+        if data is None or data.path != (root.slot,):
+            self.root.data = NodeData((root.slot,), root)
+            self._relabel(self.root)
+            self.root.allow_expand = root.is_supervisor
+            if not self.root.is_expanded:
+                self.root.expand()
+            self._sync_children(self.root, root, force=True)
+            return
+        self._sync(self.root, root, force)
+
+    def get_label_width(self, node: TreeNode[NodeData]) -> int:
+        """The cells of a node's label, from the width kept when it was labelled (no rendering)."""
+        data = node.data
+        if data is not None and data.width:
+            width = data.width
+        else:
+            label = node.label
+            width = label.cell_len if isinstance(label, Text) else len(label)
+        return width + (2 if node.allow_expand else 0)
+
+    # -- watchers and handlers --------------------------------------------------------------
+
+    def watch_snapshot(self, snapshot: Snapshot | None) -> None:
+        if snapshot is not None:
+            self.apply(snapshot)
+
+    def watch_filter_text(self) -> None:
+        if self.snapshot is not None:
+            self.apply(self.snapshot, force=True)
+
+    def _on_tree_node_expanded(self, event: Tree.NodeExpanded[NodeData]) -> None:
+        data = event.node.data
+        if data is not None and data.node.folded and data.path not in self._opened:
+            self._opened = self._opened | {data.path}
+            self.post_message(self.Opened())
+
+    def _on_tree_node_collapsed(self, event: Tree.NodeCollapsed[NodeData]) -> None:
+        data = event.node.data
+        if data is not None and data.path in self._opened:
+            self._opened = self._opened - {data.path}
+            self.post_message(self.Opened())
+
+    def _on_tree_node_highlighted(self, event: Tree.NodeHighlighted[NodeData]) -> None:
+        self._drop_vanished(event.node)
+
+    # -- the diff ------------------------------------------------------------------------------
+
+    def _sync(self, tree_node: TreeNode[NodeData], snap: NodeSnapshot, force: bool) -> None:
+        """Update one node and its subtree to `snap`, skipping what has not changed."""
+        data = tree_node.data
+        assert data is not None
+        old = data.node
+        if old is snap and not force and not data.vanished:
+            return
+        data.node = snap
+        if data.vanished:
+            data.vanished = False
+        elif _was_restarted(old, snap):
+            data.flash_until = self._now + FLASH_SECONDS
+            self._flashing.add(tree_node)
+        self._relabel(tree_node)
+        if snap.is_supervisor or tree_node.children:
+            tree_node.allow_expand = snap.is_supervisor
+            self._sync_children(tree_node, snap, force)
+
+    def _sync_children(self, tree_node: TreeNode[NodeData], snap: NodeSnapshot, force: bool) -> None:
+        """Match the children of `tree_node` to those of `snap`: relabel, add and remove in place."""
+        children = tree_node.children
+        if snap.folded:
+            data = tree_node.data
+            if tree_node.is_expanded and data is not None and data.path not in self._opened:
+                tree_node._expanded = False  # folded by the snapshot, not by the user: no NodeCollapsed to answer
+            for child in list(children):
+                self._remove(child, keep_selected=True)
+            return
+        shown = self._shown
+        wanted = snap.children if shown is None else tuple(c for c in snap.children if id(c) in shown)
+        wanted_slots = {child.slot for child in wanted}
+        existing_slots = {child.slot for child in snap.children} if shown is not None else wanted_slots
+        for child in list(children):
+            child_data = child.data
+            if child_data is not None and child_data.node.slot not in wanted_slots and not child_data.vanished:
+                # A child that still exists but is filtered out goes; one that has gone may stay, marked.
+                self._remove(child, keep_selected=child_data.node.slot not in existing_slots)
+        by_slot: dict[str, TreeNode[NodeData]] | None = None
+        position = 0
+        for child_snap in wanted:
+            current = None
+            while position < len(children):
+                candidate = children[position]
+                if candidate.data is not None and candidate.data.node.slot == child_snap.slot:
+                    current = candidate
+                    break
+                if not _is_vanished(candidate):
+                    break
+                position += 1
+            if current is not None:
+                self._sync(current, child_snap, force)
+                position += 1
+                continue
+            if by_slot is None:
+                by_slot = {c.data.node.slot: c for c in children if c.data is not None}
+            moved = by_slot.pop(child_snap.slot, None)
+            if moved is not None and moved.id in self._tree_nodes:
+                moved.remove()  # out of place (rare): it is added again where it belongs
+            self._add(tree_node, child_snap, position if position < len(children) else None)
+            position += 1
+
+    def _add(self, parent: TreeNode[NodeData], snap: NodeSnapshot, before: int | None) -> None:
+        parent_data = parent.data
+        path = (*(() if parent_data is None else parent_data.path), snap.slot)
+        data = NodeData(path, snap)
+        label = node_label(snap)
+        data.width = label.cell_len
+        node = parent.add(label, data, before=before, expand=snap.is_supervisor and not snap.folded,
+                          allow_expand=snap.is_supervisor)
+        if snap.children:
+            self._sync_children(node, snap, force=True)
+
+    def _remove(self, node: TreeNode[NodeData], *, keep_selected: bool) -> None:
+        """Remove a node; with `keep_selected`, one with the cursor on or below it stays, marked vanished."""
+        cursor = self.cursor_node
+        if not keep_selected or cursor is None or not _is_ancestor_or_self(node, cursor):
+            self._flashing.discard(node)
+            node.remove()
+            return
+        data = node.data
+        assert data is not None
+        data.vanished = True
+        self._relabel(node)
+        for child in list(node.children):
+            self._remove(child, keep_selected=True)
+
+    def _drop_vanished(self, cursor: TreeNode[NodeData]) -> None:
+        """The cursor moved: remove the vanished nodes it no longer needs."""
+        vanished = [node for node in self._vanished_nodes(self.root) if not _is_ancestor_or_self(node, cursor)]
+        for node in vanished:
+            if node.tree is self and node.parent is not None and node.id in self._tree_nodes:
+                self._flashing.discard(node)
+                node.remove()
+
+    def _vanished_nodes(self, node: TreeNode[NodeData]) -> list[TreeNode[NodeData]]:
+        found: list[TreeNode[NodeData]] = []
+        for child in node.children:
+            if child.data is not None and child.data.vanished:
+                found.append(child)
+            elif child.children:
+                found.extend(self._vanished_nodes(child))
+        return found
+
+    def _relabel(self, node: TreeNode[NodeData]) -> None:
+        data = node.data
+        assert data is not None
+        label = node_label(data.node, flashing=data.flash_until > self._now, vanished=data.vanished)
+        data.width = label.cell_len
+        node.set_label(label)
+
+    def _expire_flashes(self) -> None:
+        if not self._flashing:
+            return
+        done = [node for node in self._flashing if node.data is None or node.data.flash_until <= self._now]
+        for node in done:
+            self._flashing.discard(node)
+            if node.data is not None and node.id in self._tree_nodes:
+                self._relabel(node)
+
+
+def _was_restarted(old: NodeSnapshot, new: NodeSnapshot) -> bool:
+    return new.restarts > old.restarts or (old.pid is not None and new.pid is not None and old.pid is not new.pid)
+
+
+def _is_vanished(node: TreeNode[NodeData]) -> bool:
+    return node.data is not None and node.data.vanished
+
+
+def _is_ancestor_or_self(node: TreeNode[NodeData], other: TreeNode[NodeData]) -> bool:
+    current: TreeNode[NodeData] | None = other
+    while current is not None:
+        if current is node:
+            return True
+        current = current.parent
+    return False
+
+
+def _matching(root: NodeSnapshot, text: str) -> set[int]:
+    """Ids of the snapshot nodes to show for a filter: matches and their supervisors."""
+    shown: set[int] = set()
+
+    def visit(node: NodeSnapshot) -> bool:
+        keep = text in node.label.lower() or (node.name is not None and text in node.name.lower()) or (
+            node.pid is not None and text in repr(node.pid))
+        for child in node.children:
+            keep = visit(child) or keep
+        if keep:
+            shown.add(id(node))
+        return keep
+
+    visit(root)
+    shown.add(id(root))
+    return shown
