@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
-APP_NOT_BUILT = (
-    "observer: the terminal app is not built yet (see issue 5); the runtime is importable as observer.runtime"
-)
+if TYPE_CHECKING:
+    from observer.app import Factory
+
 DRILLS_NOT_BUILT = "observer: drills are not built yet (see issue 6)"
 
 
@@ -32,10 +33,11 @@ def main(argv: list[str] | None = None) -> int:
         argv: The arguments after the program name; ``sys.argv[1:]`` when ``None``.
 
     Returns:
-        The exit status: 1 while the app and the drills are not built yet.
+        The exit status: 0 after the app quits; 1 for ``drill`` while the drills are not built yet.
 
     Raises:
-        SystemExit: With status 0 after ``--help``, and 2 after a usage error.
+        SystemExit: With status 0 after ``--help``, and 2 after a usage error or a bad ``--app``
+            target (checked before the terminal app starts).
     """
     parser = _build_parser()
     args, unrecognized = parser.parse_known_args(argv)
@@ -44,8 +46,37 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     if unrecognized:
         parser.error(f"unrecognized arguments: {' '.join(unrecognized)}")
-    print(APP_NOT_BUILT, file=sys.stderr)
-    return 1
+    factory = None if args.app is None else _load_app_factory(parser, args.app)
+    run_app(factory, read_only=args.read_only, refresh_interval=args.refresh)
+    return 0
+
+
+def run_app(factory: Factory | None, *, read_only: bool, refresh_interval: float) -> None:
+    """Run the terminal app until the user quits.
+
+    Args:
+        factory: Starts the tree to observe; None for the default system.
+        read_only: Disable every key that changes the runtime.
+        refresh_interval: Seconds between snapshots.
+    """
+    from observer.app import ObserverApp  # textual loads only when the app runs
+
+    ObserverApp(factory=factory, read_only=read_only, refresh_interval=refresh_interval).run()
+
+
+def _load_app_factory(parser: _Parser, target: str) -> Factory:
+    """Import an ``--app`` target, or exit with one line on stderr (status 2) saying why it cannot be used.
+
+    The current directory is importable, as it is for ``python -m``.
+    """
+    from observer.targets import TargetError, load_factory
+
+    if os.getcwd() not in sys.path and "" not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        return load_factory(target)
+    except TargetError as error:
+        parser.error(str(error))
 
 
 def _build_parser() -> _Parser:

@@ -1,31 +1,97 @@
-"""Tests for the ``observer`` command line (observer/cli.py) while the app and drills are stubs."""
+"""Tests for the ``observer`` command line (observer/cli.py); the drills are still a stub here."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+import textwrap
+from pathlib import Path
+from typing import Any
 
 import pytest
 
-from observer.cli import APP_NOT_BUILT, DRILLS_NOT_BUILT, main
+import observer.cli
+from observer.cli import DRILLS_NOT_BUILT, main
+
+FACTORIES = """
+from observer.runtime import Pid, Runtime
+
+async def build(rt: Runtime) -> Pid:
+    raise NotImplementedError
+
+not_callable = 42
+
+def not_async(rt):
+    return None
+"""
+
+
+@pytest.fixture
+def launched(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    """Record what the command would run the app with, instead of running it."""
+    calls: list[dict[str, Any]] = []
+
+    def run_app(factory: Any, *, read_only: bool, refresh_interval: float) -> None:
+        calls.append({"factory": factory, "read_only": read_only, "refresh_interval": refresh_interval})
+
+    monkeypatch.setattr(observer.cli, "run_app", run_app)
+    return calls
+
+
+@pytest.fixture
+def factories(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """An importable module `cli_factories` with a good factory and bad targets; returns its name."""
+    (tmp_path / "cli_factories.py").write_text(textwrap.dedent(FACTORIES))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    return "cli_factories"
 
 
 @pytest.mark.parametrize(
-    "argv",
+    ("argv", "read_only", "refresh"),
     [
-        [],
-        ["--read-only"],
-        ["--refresh", "0.5"],
-        ["--refresh", "2"],
-        ["--app", "mypkg.tree:build", "--read-only", "--refresh", "1e-3"],
-        ["--app", "tree:build"],
+        ([], False, 0.25),
+        (["--read-only"], True, 0.25),
+        (["--refresh", "0.5"], False, 0.5),
+        (["--refresh", "2"], False, 2.0),
     ],
 )
-def test_app_says_honestly_that_it_is_not_built(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(argv) == 1
+def test_the_app_runs_on_the_default_system(
+    argv: list[str], read_only: bool, refresh: float, launched: list[dict[str, Any]]
+) -> None:
+    assert main(argv) == 0
+    assert launched == [{"factory": None, "read_only": read_only, "refresh_interval": refresh}]
+
+
+def test_app_hosts_the_users_factory(factories: str, launched: list[dict[str, Any]]) -> None:
+    assert main(["--app", f"{factories}:build", "--read-only", "--refresh", "1e-3"]) == 0
+    [call] = launched
+    assert call["factory"] is sys.modules[factories].build
+    assert call["read_only"] is True
+    assert call["refresh_interval"] == 0.001
+
+
+@pytest.mark.parametrize(
+    ("target", "complaint"),
+    [
+        ("no_such_module_here:build", "cannot import 'no_such_module_here'"),
+        ("cli_factories:missing", "has no attribute 'missing'"),
+        ("cli_factories:not_callable", "'not_callable' must be `async def not_callable(rt) -> Pid`"),
+        ("cli_factories:not_async", "'not_async' must be `async def not_async(rt) -> Pid`"),
+    ],
+)
+def test_a_bad_app_target_is_one_line_before_the_app_starts(
+    target: str, complaint: str, factories: str, launched: list[dict[str, Any]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--app", target])
+    assert exit_info.value.code == 2
+    assert launched == []
     captured = capsys.readouterr()
     assert captured.out == ""
-    assert captured.err == APP_NOT_BUILT + "\n"
+    [line] = captured.err.splitlines()
+    assert line.startswith(f"observer: error: --app {target}: ")
+    assert complaint in line
+    assert line.endswith("(try observer --help)")
 
 
 @pytest.mark.parametrize(
@@ -78,6 +144,18 @@ def test_help_prints_usage_and_exits_0(capsys: pytest.CaptureFixture[str]) -> No
     assert help_text.startswith("usage: observer ")
     for option in ("--app", "--read-only", "--refresh", "drill"):
         assert option in help_text
+
+
+def test_python_m_observer_reports_an_unimportable_app_in_one_line(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "observer", "--app", "no_such_package.tree:build"],
+        capture_output=True, text=True, check=False, cwd=tmp_path, stdin=subprocess.DEVNULL,
+    )
+    assert result.returncode == 2
+    assert result.stdout == ""
+    [line] = result.stderr.splitlines()
+    assert line.startswith("observer: error: --app no_such_package.tree:build: cannot import 'no_such_package.tree'")
+    assert "Traceback" not in result.stderr
 
 
 def test_python_m_observer_reports_a_bad_refresh_in_one_line() -> None:
