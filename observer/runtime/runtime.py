@@ -136,6 +136,7 @@ class Runtime:
         self._by_task: dict[asyncio.Task[Any], Process] = {}
         # Every task the runtime started that has not finished (killed ones unwinding included).
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._task_done = self._tasks.discard  # bound once: a bound method per spawn costs 136 bytes
         self._pid_ids = itertools.count(1)
         self._ref_ids = itertools.count(1)
         # Invariant: equals the number of (ref -> target) entries over all `Process._monitors`.
@@ -254,7 +255,7 @@ class Runtime:
         proc._task = task
         self._by_task[task] = proc
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._task_done)
         self.generation += 1
         if self._subscribers:
             self._emit("spawned", pid, other=parent)
