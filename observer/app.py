@@ -19,7 +19,7 @@ from textual.widgets import Footer, Input, Tree
 from textual.worker import Worker, WorkerCancelled, WorkerFailed, WorkerState
 
 from observer.host import HostSampler, LagProbe
-from observer.journal import Journal
+from observer.journal import MISSING, Journal
 from observer.renderables import units
 from observer.runtime import DynamicSupervisor, ObserverError, Pid, Runtime, Supervisor
 from observer.snapshot import FOLD_OVER, HostStats, NodeSnapshot, Snapshot, SnapshotBuilder
@@ -216,6 +216,7 @@ class ObserverApp(App[None]):
         tree = self.query_one(SupervisionTree)
         previous = builder.previous
         lag = loop_lag if loop_lag is not None else (0.0 if previous is None else previous.loop_lag)
+        self._note_root_exit(previous)
         snapshot = builder.take(self._root_pid, opened=tree.opened, host=self._sample_host(), loop_lag=lag)
         self._publish(snapshot)
         waiters, self._waiters = self._waiters, []
@@ -357,15 +358,20 @@ class ObserverApp(App[None]):
         self.query_one(EventLog).snapshot = snapshot
         self.query_one(HostPanel).snapshot = snapshot
         self._show_detail()
-        root_pid = self._root_pid
-        if (
-            snapshot.root is not None and not snapshot.root_alive and snapshot.root_exit is not None
-            and root_pid is not self._root_exit_noted
-        ):
-            self._root_exit_noted = root_pid
-            self._note(f"the root {snapshot.root.label} {root_pid!r} exited ({units.reason(snapshot.root_exit)}): "
-                       "press R to restart the system", "error")
-            self.refresh_bindings()
+
+    def _note_root_exit(self, previous: Snapshot | None) -> None:
+        """Say once, in the log, that the root exited and how to restart it."""
+        rt, journal, root_pid = self._runtime, self._journal, self._root_pid
+        if rt is None or journal is None or root_pid is None or root_pid is self._root_exit_noted:
+            return
+        reason = journal.exit_reason(root_pid)
+        if rt.is_alive(root_pid) or reason is MISSING:
+            return
+        self._root_exit_noted = root_pid
+        label = previous.root.label if previous is not None and previous.root is not None else repr(root_pid)
+        self._note(f"the root {label} {root_pid!r} exited ({units.reason(reason)}): press R to restart the system",
+                   "error")
+        self.refresh_bindings()
 
     def _show_detail(self) -> None:
         builder = self._builder

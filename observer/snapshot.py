@@ -529,16 +529,16 @@ class SnapshotBuilder:
         if table is None:
             return (), 0
         raw = table.buckets()
-        fullest = sorted(raw, key=lambda bucket: (-bucket.count / max(bucket.limit, 1), -bucket.denied))
         now_ms = now * 1000
-        views = tuple(
+        views = [
             BucketView(
                 str(bucket.limiter_id), str(bucket.key), bucket.count, bucket.limit, bucket.denied,
                 _left_ms(table, bucket, now_ms),
             )
-            for bucket in fullest[:TOP_BUCKETS]
-        )
-        return views, len(raw)
+            for bucket in raw
+        ]
+        views.sort(key=_fullest_live_first)
+        return tuple(views[:TOP_BUCKETS]), len(raw)
 
     def _bucket_table(self) -> _Table | None:
         """The bucket table of the rate limiter registered as "rate_limiter", if there is one."""
@@ -568,6 +568,12 @@ def _private_scale(table: object, limiter_id: Hashable) -> int | None:
     limiter = limiters.get(limiter_id) if isinstance(limiters, dict) else None
     scale = getattr(limiter, "scale_ms", None)
     return scale if isinstance(scale, int) else None
+
+
+def _fullest_live_first(bucket: BucketView) -> tuple[bool, float, int, str, str]:
+    """Windows still open first, then the fullest, the most denied, by limiter and key."""
+    ended = bucket.left_ms is not None and bucket.left_ms < 0
+    return ended, -bucket.count / max(bucket.limit, 1), -bucket.denied, bucket.limiter_id, bucket.key
 
 
 def _reuse(node: NodeSnapshot, previous: NodeSnapshot | None) -> NodeSnapshot:

@@ -26,7 +26,7 @@ def filled_cells(count: int, limit: int, width: int) -> int:
 
 
 def bucket_bar(bucket: BucketView, *, width: int = 60) -> Text:
-    """One bucket as a bar on the scale 0..limit: ``api/alice  ██████░░░░  6/10  2 denied  0.4 s left``.
+    """One bucket as a bar on the scale 0..limit: ``  alice  ██████░░░░  6/10  2 denied  0.4 s left``.
 
     Args:
         bucket: The window to draw.
@@ -34,7 +34,7 @@ def bucket_bar(bucket: BucketView, *, width: int = 60) -> Text:
     """
     name_width = 14
     bar_width = max(8, width - name_width - 31)
-    name = f"{bucket.limiter_id}/{bucket.key}"
+    name = f"  {bucket.key}"
     if len(name) > name_width:
         name = name[: name_width - 1] + "…"
     filled = filled_cells(bucket.count, bucket.limit, bar_width)
@@ -53,4 +53,12 @@ def bucket_bar(bucket: BucketView, *, width: int = 60) -> Text:
         text.append("ended", EMPTY_STYLE)
     else:
         text.append(f"{bucket.left_ms / 1000:.1f} s left")
+    return text
+
+
+def limiter_heading(limiter_id: str, limit: int) -> Text:
+    """The line above a limiter's buckets: ``agent_actions  limit 4 per window``."""
+    text = Text(no_wrap=True, overflow="ellipsis")
+    text.append(limiter_id, Style(bold=True))
+    text.append(f"  limit {limit} per window, allowed/limit", EMPTY_STYLE)
     return text

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from rich.style import Style
+from rich.table import Table
 from rich.text import Text
 
 from observer.journal import Cascade, CascadeStep, LogEntry, LogNote
@@ -22,44 +23,44 @@ PID = Style(color="bright_black")
 STEP_HEAD = Style(color="bright_black", italic=True)
 INNER = Style(color="bright_black")
 LEVELS = (("info", Style()), ("warning", Style(color="yellow")), ("error", Style(color="red", bold=True)))
-INDENT = " " * 13
+TIME_WIDTH = 10
 
 
-def log_entry(entry: LogEntry, *, started_at: float) -> Text:
-    """One log entry, a cascade or a note, as (possibly several) lines.
+def log_entry(entry: LogEntry, *, started_at: float) -> Table:
+    """One log entry, a cascade or a note: the time since start, then what happened.
 
     Args:
         entry: The entry.
         started_at: When the app started its runtime (entries show the time since).
     """
+    table = Table.grid(padding=(0, 1), expand=True)
+    table.add_column(width=TIME_WIDTH, no_wrap=True, style=TIME)
+    table.add_column(ratio=1)
     if isinstance(entry, LogNote):
-        return note_entry(entry, started_at=started_at)
-    return cascade_entry(entry, started_at=started_at)
+        table.add_row(units.offset(entry.at - started_at), note_text(entry))
+        return table
+    table.add_row(units.offset(entry.began_at - started_at), cascade_headline(entry))
+    if entry.stopped:
+        table.add_row(Text("  stopped", STEP_HEAD), steps_text(entry.stopped))
+    if entry.started:
+        table.add_row(Text("  started", STEP_HEAD), steps_text(entry.started))
+    return table
 
 
-def note_entry(note: LogNote, *, started_at: float) -> Text:
-    """A note: ``+00:03.250  k: kill sent to signal_router <0.12.0>``."""
+def note_text(note: LogNote) -> Text:
+    """A note: ``k: exit kill sent to signal_router <0.12.0>``, coloured by level."""
     style = next((style for level, style in LEVELS if level == note.level), Style())
+    return Text(note.text, style)
+
+
+def cascade_headline(cascade: Cascade) -> Text:
+    """``system rest_for_one: state_supervisor <0.4.0> died (killed), restarted in 3.2 ms``."""
     text = Text()
-    text.append(units.offset(note.at - started_at).ljust(len(INDENT)), TIME)
-    text.append(note.text, style)
-    return text
-
-
-def cascade_entry(cascade: Cascade, *, started_at: float) -> Text:
-    """A restart cascade as one entry.
-
-    ``+00:12.345  system rest_for_one: state_supervisor <0.4.0> died (killed), restarted in 3.2 ms``
-    then a ``stopped`` line and a ``started`` line listing the children in the order
-    it happened, each supervisor with its own children after it in brackets.
-    """
-    text = Text()
-    text.append(units.offset(cascade.began_at - started_at).ljust(len(INDENT)), TIME)
     text.append(cascade.supervisor_label or units.pid(cascade.supervisor), SUPERVISOR)
     if cascade.strategy is not None:
         text.append(f" {cascade.strategy}", STRATEGY)
     text.append(": ")
-    text.append(cascade.child)
+    text.append(cascade.child, SUPERVISOR)
     text.append(f" {units.pid(cascade.pid)}", PID)
     text.append(" died ")
     text.append(f"({units.reason(cascade.reason)})", DIED)
@@ -74,19 +75,12 @@ def cascade_entry(cascade: Cascade, *, started_at: float) -> Text:
         text.append(f"restarted in {units.duration(seconds)}", RESTARTED)
     if cascade.repeats > 1:
         text.append(f"  ×{cascade.repeats:,} in a row", OPEN)
-    if cascade.stopped:
-        text.append("\n")
-        text.append(_steps_line("stopped", cascade.stopped))
-    if cascade.started:
-        text.append("\n")
-        text.append(_steps_line("started", cascade.started))
     return text
 
 
-def _steps_line(head: str, steps: Sequence[CascadeStep]) -> Text:
+def steps_text(steps: Sequence[CascadeStep]) -> Text:
+    """Children in the order they stopped or started, each supervisor's own children in brackets after it."""
     text = Text()
-    text.append(INDENT)
-    text.append(f"{head} ", STEP_HEAD)
     for index, step in enumerate(steps):
         if index:
             text.append(" → ", STEP_HEAD)

@@ -7,7 +7,7 @@ from rich.text import Text
 from textual.reactive import var
 from textual.widgets import Static
 
-from observer.renderables.bars import bucket_bar
+from observer.renderables.bars import bucket_bar, limiter_heading
 from observer.snapshot import Snapshot
 
 
@@ -37,7 +37,11 @@ class BucketsPanel(Static):
                              style="bright_black"))
             return
         width = max(40, self.size.width - 4)
-        lines = [bucket_bar(bucket, width=width) for bucket in snapshot.buckets]
+        lines: list[Text] = []
+        for limiter_id in dict.fromkeys(bucket.limiter_id for bucket in snapshot.buckets):
+            buckets = [bucket for bucket in snapshot.buckets if bucket.limiter_id == limiter_id]
+            lines.append(limiter_heading(limiter_id, buckets[0].limit))
+            lines.extend(bucket_bar(bucket, width=width) for bucket in buckets)
         more = snapshot.bucket_total - len(snapshot.buckets)
         if more > 0:
             lines.append(Text(f"… {more:,} more windows", style="bright_black"))

@@ -113,6 +113,8 @@ class SupervisionTree(Tree[NodeData]):
             if not self.root.is_expanded:
                 self.root.expand()
             self._sync_children(self.root, root, force=True)
+            if self.cursor_line < 0:
+                self.cursor_line = 0
             return
         self._sync(self.root, root, force)
 
