@@ -15,6 +15,8 @@ from observer.widgets.supervision_tree import NodeData, SupervisionTree
 from .trees import demo_tree
 
 FIXED_HOST = HostStats(cpu_percent=12.0, rss_bytes=48 * 1024 * 1024, threads=3, open_fds=17)
+GUARD = 5.0
+"""Seconds a test waits for a runtime event that must come; only a bug makes a wait this long."""
 ROUNDS = 400
 """How many rounds a wait gives the runtime; only a bug needs this many."""
 
