@@ -81,8 +81,14 @@ def _check_database_path(path: str) -> None:
 
 
 class StateStore(Server):
-    """Persists each owner's state as JSON; every write is committed before the call returns."""
+    """Persists each owner's state as JSON; every write is committed before the call returns.
 
+    It traps exits so that a shutdown by its supervisor runs `terminate`,
+    which closes the connection (a kill leaves that to the garbage collector;
+    every write was already committed).
+    """
+
+    trap_exits = True
     _db: sqlite3.Connection
 
     @classmethod

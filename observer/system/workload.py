@@ -38,7 +38,10 @@ class Workload(Server):
 
     Calls to services that are restarting fail with named errors; the action
     is skipped and counted, the round goes on. Anything else crashes it.
+    It traps exits so that a shutdown runs `terminate`, which cancels its timer.
     """
+
+    trap_exits = True
 
     _agents: list[str]
     _interval: float
