@@ -146,7 +146,7 @@ async def test_slash_filters_the_tree_and_escape_clears_it() -> None:
         await pilot.press("escape")
         await pilot.pause()
         assert lines(app) == everything
-        assert app.focused is tree_of(app)
+        assert tree_of(app).has_focus
 
 
 async def test_read_only_greys_and_refuses_destructive_keys() -> None:
