@@ -63,7 +63,7 @@ class ObserverApp(App[None]):
         Binding("t", "terminate", "Terminate"),
         Binding("r", "restart", "Restart child"),
         Binding("R", "restart_system", "Restart system", key_display="R"),
-        Binding("slash", "filter", "Filter"),
+        Binding("slash", "filter", "Filter", key_display="/"),
         Binding("p", "pause", "Pause"),
         Binding("plus,equals_sign", "faster", "Faster", key_display="+"),
         Binding("minus", "slower", "Slower", key_display="-"),

@@ -316,7 +316,7 @@ class SnapshotBuilder:
             return ProcessDetail(node, False, status, 0, (), 0, 0, 0, False, parent_label, None,
                                  self._journal.exit_reason(node.pid) if node.pid is not None else last_exit,
                                  vanished)
-        links = tuple((pid, self._label_of(pid)) for pid in info.links[:MAX_LINKS_SHOWN])
+        links = tuple((pid, self._label_of(pid)) for pid in sorted(info.links)[:MAX_LINKS_SHOWN])
         return ProcessDetail(
             node=node,
             alive=True,

@@ -36,6 +36,7 @@ class MonitorsPanel(Static):
         super().__init__(name=name, id=id, classes=classes, disabled=disabled)
         self._total: deque[int] = deque(maxlen=HISTORY)
         self._per_process: dict[Pid, deque[int]] = {}
+        self._taken_at = float("-inf")
 
     def on_mount(self) -> None:
         self.border_title = "Monitors"
@@ -43,13 +44,23 @@ class MonitorsPanel(Static):
     def watch_snapshot(self, snapshot: Snapshot | None) -> None:
         if snapshot is None:
             return
-        self._total.append(snapshot.monitor_count)
+        later = snapshot.taken_at > self._taken_at  # two snapshots of the same instant are one point of history
+        self._taken_at = snapshot.taken_at
+        _record(self._total, snapshot.monitor_count, later)
         shown = {count.pid for count in snapshot.monitors}
         for pid in [pid for pid in self._per_process if pid not in shown]:
             del self._per_process[pid]
         rows = []
         for count in snapshot.monitors:
             history = self._per_process.setdefault(count.pid, deque(maxlen=HISTORY))
-            history.append(count.held + count.watched_by)
+            _record(history, count.held + count.watched_by, later)
             rows.append((count, history))
         self.update(monitor_table(snapshot.monitor_count, self._total, rows))
+
+
+def _record(history: deque[int], value: int, later: bool) -> None:
+    """Append a point, or replace the last one when the clock has not moved since it."""
+    if history and not later:
+        history[-1] = value
+    else:
+        history.append(value)
