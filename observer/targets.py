@@ -29,9 +29,13 @@ def load_factory(target: str) -> Factory:
     try:
         module = importlib.import_module(module_name)
     except ImportError as error:
-        raise TargetError(f"--app {target}: cannot import {module_name!r}: {error}") from None
+        raise TargetError(f"--app {target}: cannot import {module_name!r}: {_one_line(error)}") from None
     except SyntaxError as error:
         raise TargetError(f"--app {target}: {module_name!r} has a syntax error at line {error.lineno}") from None
+    except Exception as error:  # the module's own code failed while importing
+        raise TargetError(
+            f"--app {target}: importing {module_name!r} raised {type(error).__name__}: {_one_line(error)}"
+        ) from error
     factory: Any = module
     for part in attribute.split("."):
         if not hasattr(factory, part):
@@ -40,3 +44,7 @@ def load_factory(target: str) -> Factory:
     if not callable(factory) or not inspect.iscoroutinefunction(factory):
         raise TargetError(f"--app {target}: {attribute!r} must be `async def {attribute}(rt) -> Pid`, got {factory!r}")
     return cast(Factory, factory)
+
+
+def _one_line(error: BaseException) -> str:
+    return " ".join(str(error).split())

@@ -48,6 +48,8 @@ def main(argv: list[str]) -> int:
     chosen = sum(bool(choice) for choice in (args.list, args.all, args.name, args.file))
     if chosen != 1:
         parser.error("give exactly one of NAME, --all, --file or --list")
+    if args.app is not None and not args.file:
+        parser.error("--app needs --file (the built-in drills run on the default system)")
     if args.list:
         width = max(len(drill.name) for drill in BUILTIN_DRILLS)
         for drill in BUILTIN_DRILLS:
@@ -59,12 +61,17 @@ def main(argv: list[str]) -> int:
     except (DrillFileError, TargetError) as error:
         print(f"observer drill: error: {error}", file=sys.stderr)
         return 2
+    logger = logging.getLogger("observer")
+    level = logger.level
     if not args.verbose:
-        logging.getLogger("observer").setLevel(logging.CRITICAL)  # crash reports of the faults we inject
-    reports = asyncio.run(run_all(drills, factory))
+        logger.setLevel(logging.CRITICAL)  # crash reports of the faults we inject
+    try:
+        reports = asyncio.run(run_all(drills, factory))
+    finally:
+        logger.setLevel(level)
     if args.junit:
         try:
-            Path(args.junit).write_text(to_junit(reports))
+            Path(args.junit).write_text(to_junit(reports), encoding="utf-8")
         except OSError as error:
             print(f"observer drill: error: cannot write {args.junit}: {error.strerror}", file=sys.stderr)
             return 2

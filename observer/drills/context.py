@@ -186,12 +186,29 @@ class DrillContext:
                 continue
 
     async def start_probes(self, body: Callable[..., Awaitable[None]], args: Sequence[tuple[Any, ...]]) -> list[Pid]:
-        """Spawn one probe per args tuple (`body(proc, *args, drill_pid)`); wait until each reported ready."""
+        """Spawn one probe per args tuple (`body(proc, *args, drill_pid)`); wait until each reported ready.
+
+        Raises:
+            DrillError: a probe died before it was ready (e.g. no signal router to subscribe to);
+                the other probes are killed.
+        """
         pids = [self.rt.spawn(body, *probe_args, self.me.pid) for probe_args in args]
+        refs = {self.me.monitor(pid): pid for pid in pids}
         pending = set(pids)
-        while pending:
-            message = await self.me.receive(lambda m: isinstance(m, tuple) and m[:1] == ("ready",), timeout=10.0)
-            pending.discard(message[1])
+        try:
+            while pending:
+                message = await self.me.receive(
+                    lambda m: (isinstance(m, tuple) and m[:1] == ("ready",)) or (type(m) is Down and m.ref in refs),
+                    timeout=10.0,
+                )
+                if type(message) is Down:
+                    for pid in pids:
+                        self.rt.exit(pid, "kill")
+                    raise DrillError(f"probe {message.pid!r} died before it was ready, with {message.reason!r}")
+                pending.discard(message[1])
+        finally:
+            for ref in refs:  # the drill's own monitors must not show in the counts it checks
+                self.me.demonitor(ref, flush=True)
         return pids
 
     async def kill_all(self, pids: Sequence[Pid]) -> None:

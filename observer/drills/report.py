@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
+
+# Characters XML 1.0 does not allow even escaped (control characters, lone surrogates, U+FFFE/U+FFFF).
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,13 +111,14 @@ def to_junit(reports: list[DrillReport]) -> str:
     total_seconds = sum(report.seconds for report in reports)
     cases = []
     for report in reports:
-        case = f'  <testcase classname="observer.drills" name={quoteattr(report.name)} time="{report.seconds:.6f}"'
+        name = quoteattr(_xml_safe(report.name))
+        case = f'  <testcase classname="observer.drills" name={name} time="{report.seconds:.6f}"'
         if report.passed:
             cases.append(case + " />")
         else:
-            message = "; ".join(report.failures())
+            message = quoteattr(_xml_safe("; ".join(report.failures())))
             cases.append(
-                f"{case}>\n    <failure message={quoteattr(message)}>{escape(report.render(verbose=True))}"
+                f"{case}>\n    <failure message={message}>{escape(_xml_safe(report.render(verbose=True)))}"
                 "</failure>\n  </testcase>"
             )
     return (
@@ -121,3 +126,8 @@ def to_junit(reports: list[DrillReport]) -> str:
         f'<testsuite name="observer drills" tests="{len(reports)}" failures="{failed}" '
         f'time="{total_seconds:.6f}">\n' + "\n".join(cases) + "\n</testsuite>\n"
     )
+
+
+def _xml_safe(text: str) -> str:
+    """`text` with the characters XML cannot carry written as Python escapes (e.g. ESC as \\x1b)."""
+    return _NOT_XML.sub(lambda match: match.group().encode("unicode_escape").decode("ascii"), text)

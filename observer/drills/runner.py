@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 
@@ -9,9 +10,10 @@ from observer.runtime import Pid, Runtime
 
 from .builtin import Drill
 from .context import DrillContext
-from .report import DrillReport
+from .report import DrillReport, StepReport
 
 Factory = Callable[[Runtime], Awaitable[Pid]]
+logger = logging.getLogger("observer.drills")
 
 
 async def default_system(rt: Runtime) -> Pid:
@@ -45,13 +47,23 @@ async def run_drill(
 async def run_headless(drill: Drill, factory: Factory | None = None) -> DrillReport:
     """Run `drill` in a fresh runtime on a fresh system from `factory` (the default system if None)."""
     async with Runtime() as rt:
-        root = await (factory or default_system)(rt)
+        try:
+            root = await (factory or default_system)(rt)
+        except Exception as error:  # the user's tree did not start: the drill fails and says why
+            logger.error("the tree factory of drill %r failed", drill.name, exc_info=error)
+            return _not_started(drill, f"{type(error).__name__}: {error}")
+        if not isinstance(root, Pid) or not rt.is_alive(root):
+            return _not_started(drill, f"the factory returned {root!r}, not the pid of a live process")
         info = rt.process_info(root)
         name = info.name if info is not None and info.name else None
         if name is None:
             name = "root"
             rt.register(name, root)
         return await run_drill(drill, rt, root=name)
+
+
+def _not_started(drill: Drill, error: str) -> DrillReport:
+    return DrillReport(drill.name, drill.description, steps=[StepReport("start the tree", error=error)])
 
 
 async def run_all(drills: Sequence[Drill], factory: Factory | None = None) -> list[DrillReport]:

@@ -6,6 +6,11 @@ name = "router-restarts-alone"
 description = "kill the signal router; nothing else moves"
 
 [[step]]
+name = "churn subscribers"
+churn = { pattern = "demo.**", subscribers = 500 }
+expect_monitor_baseline = true            # rt.monitor_count() at the step's end equals its start
+
+[[step]]
 name = "kill the signal router"
 kill = "system/services/signal_router"    # a path: root name, then child ids
 reason = "kill"                           # optional exit reason (default "kill")
@@ -19,14 +24,12 @@ expect_started = ["signal_router"]        # child ids started by supervisors, in
 name = "flood the limiter"
 flood = { limiter = "agent_actions", key = "drill", checks = 20 }
 expect_allowed = 4
-
-[[step]]
-name = "churn subscribers"
-churn = { pattern = "demo.**", subscribers = 500 }
-expect_monitor_baseline = true
 ```
 
 A step has at most one action (`kill`, `flood` or `churn`) and any expectations.
+`expect_monitor_baseline` needs a system at rest: right after killing the signal
+router or the agent registry, the agents rejoin the new one on a short timer, so
+put such a step before the kills (as examples/router-restarts-alone.toml does).
 """
 
 from __future__ import annotations
@@ -102,6 +105,9 @@ def parse_drill(document: dict[str, Any], where: str = "<drill>") -> Drill:
     header = document.get("drill")
     if not isinstance(header, dict):
         raise DrillFileError(f"{where}: missing [drill] table with name and description")
+    unknown = sorted(set(header) - {"name", "description"})
+    if unknown:
+        raise DrillFileError(f"{where}: [drill] unknown field {unknown[0]!r} (known: name, description)")
     name = header.get("name")
     if not isinstance(name, str) or not name.strip():
         raise DrillFileError(f"{where}: [drill] name must be a non-empty string, got {name!r}")
@@ -151,7 +157,9 @@ def _check_table(table: dict[str, Any], fields: dict[str, type], where: str) -> 
         if key not in fields:
             raise DrillFileError(f"{where}: unknown field {key!r} (known: {', '.join(fields)})")
     for key, expected in fields.items():
-        value = table.get(key)
+        if key not in table:
+            raise DrillFileError(f"{where}: missing field {key!r} (needs: {', '.join(fields)})")
+        value = table[key]
         if not isinstance(value, expected) or isinstance(value, bool):
             raise DrillFileError(f"{where}: {key} must be a {expected.__name__}, got {value!r}")
         if isinstance(value, int) and value <= 0:
