@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import os
+import sys
 from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
@@ -26,6 +28,8 @@ def load_factory(target: str) -> Factory:
     module_name, colon, attribute = target.partition(":")
     if not colon or not module_name or not attribute:
         raise TargetError(f"--app expects package.module:factory, got {target!r}")
+    if os.getcwd() not in sys.path and "" not in sys.path:
+        sys.path.insert(0, os.getcwd())  # as `python -m` would: a module in the working directory imports
     try:
         module = importlib.import_module(module_name)
     except ImportError as error:
