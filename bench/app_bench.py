@@ -42,7 +42,7 @@ async def pool_tree(rt: Runtime) -> Pid:
 
 async def _with_app(measure: Callable[[ObserverApp, Runtime], Awaitable[Figure]]) -> Figure:
     """Run the app headless on `pool_tree` (its timer idle: ticks are taken by the benchmark) and measure."""
-    app = ObserverApp(factory=pool_tree, refresh_interval=3600.0, host_stats=lambda: HOST)
+    app = ObserverApp(factory=pool_tree, host_stats=lambda: HOST, ticking=False)
     async with app.run_test(size=SIZE) as pilot:
         while app.snapshot is None or app.snapshot.process_count < PROCESSES:
             await pilot.pause()

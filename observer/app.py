@@ -126,6 +126,7 @@ class ObserverApp(App[None]):
         host_stats: Callable[[], HostStats] | None = None,
         fold_over: int = FOLD_OVER,
         title: str | None = None,
+        ticking: bool = True,
     ) -> None:
         """Create the app.
 
@@ -139,6 +140,8 @@ class ObserverApp(App[None]):
             host_stats: Samples the host figures; defaults to psutil on this process.
             fold_over: Supervisors with more children than this are folded until opened.
             title: What the header calls the observed system.
+            ticking: Take snapshots on a timer; False leaves every tick to `tick()` (tests,
+                screenshots and benchmarks that must see exactly the ticks they take).
         """
         super().__init__()
         self._factory = factory
@@ -162,6 +165,7 @@ class ObserverApp(App[None]):
         self._host: HostStats | None = None
         self._waiters: list[asyncio.Future[Snapshot]] = []
         self._starting_root = False
+        self._ticking = ticking
 
     # -- public ---------------------------------------------------------------------------------
 
@@ -267,7 +271,8 @@ class ObserverApp(App[None]):
             self._builder = SnapshotBuilder(rt, journal, started_at=started_at, fold_over=self._fold_over)
             self.query_one(EventLog).started_at = started_at
             self._start_root()
-            self._timer = self.set_interval(self._refresh_interval, self._on_timer)
+            if self._ticking:
+                self._timer = self.set_interval(self._refresh_interval, self._on_timer)
             try:
                 await self._stopping.wait()
             finally:

@@ -49,7 +49,7 @@ def header_line(snapshot: Snapshot | None, *, refresh_interval: float, paused: b
             text.append(f" root exited ({units.reason(snapshot.root_exit)}): press R to restart ", BAD + Style(
                 reverse=True))
     text.append("  every ", KEY)
-    text.append(units.duration(refresh_interval), VALUE)
+    text.append(f"{refresh_interval:g} s", VALUE)
     if paused:
         text.append("  ")
         text.append(" PAUSED ", WARN + Style(reverse=True))

@@ -27,8 +27,8 @@ def fixed_clock() -> float:
 
 
 def make_app(factory: Factory = demo_tree, **options: Any) -> ObserverApp:
-    """An app whose timer never fires during a test (ticks are taken by `until`) and whose host figures are fixed."""
-    options.setdefault("refresh_interval", 3600.0)
+    """An app without a timer (ticks are taken by `until`) and with fixed host figures."""
+    options.setdefault("ticking", False)
     options.setdefault("host_stats", lambda: FIXED_HOST)
     return ObserverApp(factory=factory, **options)
 
