@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 from .errors import (
+    AlreadyStarted,
     ChildNotFound,
     InvalidArgument,
     InvalidChildSpec,
@@ -43,6 +44,7 @@ class _Child:
 @dataclass(frozen=True, slots=True)
 class _RetryRestart:
     key: int
+    last_pid: Pid
 
 
 def _check_max_children(max_children: Any) -> None:
@@ -62,9 +64,11 @@ class DynamicSupervisor(Server):
     kind: ClassVar[str] = "dynamic_supervisor"
 
     # Invariant: `_children` maps a key (start order) to every child, running or
-    # restarting; `_by_pid` maps each running child's pid to its key.
+    # restarting; `_by_pid` maps each running child's pid to its key, and
+    # `_restarting` each restarting child's last pid (so it can still be terminated).
     _children: dict[int, _Child]
     _by_pid: dict[Pid, int]
+    _restarting: dict[Pid, int]
     _keys: itertools.count[int]
     _max_children: int | None
     _intensity: RestartIntensity
@@ -118,6 +122,7 @@ class DynamicSupervisor(Server):
     async def init(self, max_restarts: int, max_seconds: float, max_children: int | None) -> None:
         self._children = {}
         self._by_pid = {}
+        self._restarting = {}
         self._keys = itertools.count()
         self._max_children = max_children
         self._intensity = RestartIntensity(max_restarts, max_seconds, self.runtime.clock)
@@ -141,7 +146,7 @@ class DynamicSupervisor(Server):
 
     @classmethod
     async def terminate_child(cls, rt: Runtime, sup: Pid | str, pid: Pid) -> None:
-        """Stop the child `pid` and remove it.
+        """Stop the child `pid` and remove it (a restarting child by the pid it last had).
 
         Raises:
             ChildNotFound: `pid` is not a child of this supervisor.
@@ -193,13 +198,14 @@ class DynamicSupervisor(Server):
         elif type(message) is _RetryRestart:
             child = self._children.get(message.key)
             if child is not None and child.pid == RESTARTING:
-                await self._restart(message.key, child)
+                await self._restart(message.key, child, message.last_pid)
 
     async def terminate(self, reason: Any) -> None:
         running = [(child.pid, child.spec.shutdown) for child in self._children.values() if isinstance(child.pid, Pid)]
         await stop_children_in_parallel(self._process, running)
         self._children.clear()
         self._by_pid.clear()
+        self._restarting.clear()
 
     # -- decisions ------------------------------------------------------------------------
 
@@ -209,6 +215,8 @@ class DynamicSupervisor(Server):
         try:
             pid, result = await start_child_process(self._process, spec)
         except StartFailed as failure:
+            if isinstance(failure.reason, AlreadyStarted):
+                return Failure(failure.reason)  # the child's own start hit a taken name
             return Failure(StartError(failure.reason))
         if pid is not None:
             key = next(self._keys)
@@ -217,6 +225,11 @@ class DynamicSupervisor(Server):
         return result
 
     async def _terminate_child(self, pid: Pid) -> Any:
+        restarting = self._restarting.pop(pid, None)
+        if restarting is not None:  # nothing runs: just stop retrying
+            del self._children[restarting]
+            self.runtime.generation += 1
+            return None
         key = self._by_pid.pop(pid, None)
         if key is None:
             return Failure(ChildNotFound(f"{pid!r} is not a child of this dynamic supervisor"))
@@ -233,24 +246,27 @@ class DynamicSupervisor(Server):
         if restart == "permanent" or (restart == "transient" and not is_normal_exit(reason)):
             label = repr(child.spec.id)
             self.runtime._emit("restart_began", pid, other=self.pid, reason=reason, name=label)
-            await self._restart(key, child)
+            await self._restart(key, child, pid)
             self.runtime._emit("restart_ended", pid, other=self.pid, name=label)
         else:
             del self._children[key]
 
-    async def _restart(self, key: int, child: _Child) -> None:
+    async def _restart(self, key: int, child: _Child, last_pid: Pid) -> None:
         if not self._intensity.add():
             logger.error("dynamic supervisor %r reached its restart intensity; shutting down", self.pid)
             del self._children[key]
+            self._restarting.pop(last_pid, None)
             raise Exit(SHUTDOWN)
         try:
             pid, _ = await start_child_process(self._process, child.spec)
         except StartFailed as failure:
             logger.error("restarting child %r of %r failed: %r", child.spec.id, self.pid, failure.reason)
             child.pid = RESTARTING
+            self._restarting[last_pid] = key
             self.runtime.generation += 1
-            self.runtime.send(self.pid, _RetryRestart(key))
+            self.runtime.send(self.pid, _RetryRestart(key, last_pid))
             return
+        self._restarting.pop(last_pid, None)
         if pid is None:
             del self._children[key]
             return

@@ -475,3 +475,26 @@ async def test_invalid_flags_name_the_flag_and_the_value(
         with pytest.raises(InvalidSupervisorFlags):
             DynamicSupervisor.child_spec("pool", **flags)
         assert rt.processes() == [me.pid]
+
+
+async def test_a_restarting_child_is_terminated_by_the_pid_it_last_had() -> None:
+    """Elixir's `terminates restarting child`: terminate_child with the old pid stops the retries."""
+    from observer.runtime import ChildSpec, DynamicSupervisor, Runtime, Server
+
+    starts: list[int] = []
+
+    class FailsAfterFirstStart(Server):
+        async def init(self) -> None:
+            starts.append(1)
+            if len(starts) > 1:
+                raise RuntimeError("refuses to restart")
+
+    async with Runtime() as rt:
+        sup = await DynamicSupervisor.start_link(rt, max_restarts=1000)
+        spec = ChildSpec("flaky", lambda: FailsAfterFirstStart.start_link(rt))
+        first = await DynamicSupervisor.start_child(rt, sup, spec)
+        assert first is not None and not isinstance(first, tuple)
+        rt.exit(first, "kill")
+        assert [child.pid for child in await DynamicSupervisor.which_children(rt, sup)] == ["restarting"]
+        await DynamicSupervisor.terminate_child(rt, sup, first)
+        assert await DynamicSupervisor.which_children(rt, sup) == []
