@@ -104,7 +104,7 @@ class ObserverApp(App[None]):
         scrollbar-size-vertical: 1;
     }
     #bottom {
-        height: 15;
+        height: 13;
     }
     EventLog {
         width: 1fr;

@@ -61,8 +61,9 @@ class Cascade:
         started: Children started, in the order they started.
         outcome: "restarting" while open, "restarted", or "gave_up" when the
             supervisor exited instead (restart intensity reached).
-        repeats: How many identical cascades in a row this entry stands for
+        repeats: How many cascades of the same kind in a row this entry stands for
             (a restart storm is one entry, not a thousand).
+        children: How many different children died in those cascades (the entry shows the last one).
     """
 
     supervisor: Pid
@@ -77,6 +78,7 @@ class Cascade:
     started: tuple[CascadeStep, ...] = ()
     outcome: Outcome = "restarting"
     repeats: int = 1
+    children: int = 1
 
     @property
     def seconds(self) -> float | None:
@@ -142,6 +144,7 @@ class Journal:
         self._exit_reasons: dict[Pid, Any] = {}
         self._names: dict[Pid, str] = {}
         self._restarts_under: dict[Pid, int] = {}  # live supervisors only
+        self._storm_children: set[str] = set()  # the children of the entry that merges a storm, while it is last
         # Invariant: `_held[w]` is the sum of `_watching[w].values()`, `_watched[t]` that of
         # `_watchers[t].values()`; pids with no monitors have no entry.
         self._watching: dict[Pid, dict[Pid, int]] = {}
@@ -320,17 +323,24 @@ class Journal:
                 and _signature(before) == _signature(cascade)):
             return False
         log.pop()
-        log[-1] = (log[-1][0], replace(cascade, began_at=before.began_at, repeats=before.repeats + 1))
+        if before.repeats == 1:
+            self._storm_children = {before.child}
+        self._storm_children.add(cascade.child)
+        log[-1] = (log[-1][0], replace(cascade, began_at=before.began_at, repeats=before.repeats + 1,
+                                       children=len(self._storm_children)))
         self.version += 1
         return True
 
 
 def _signature(cascade: Cascade) -> tuple[Hashable, ...]:
-    """What makes two cascades 'the same restart again' for a storm."""
-    return (
-        cascade.supervisor, cascade.child, _reason_kind(cascade.reason),
-        tuple(step.id for step in cascade.stopped), tuple(step.id for step in cascade.started),
-    )
+    """What makes two cascades 'the same restart again' for a storm.
+
+    A restart that stopped no sibling (one_for_one, a dynamic supervisor) is the
+    same whichever child died; a group restart is the same only for the same child.
+    """
+    child = cascade.child if cascade.stopped else None
+    return (cascade.supervisor, child, _reason_kind(cascade.reason), tuple(step.id for step in cascade.stopped),
+            len(cascade.started))
 
 
 def _reason_kind(reason: Any) -> Hashable:

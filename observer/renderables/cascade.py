@@ -74,7 +74,8 @@ def cascade_headline(cascade: Cascade) -> Text:
     else:
         text.append(f"restarted in {units.duration(seconds)}", RESTARTED)
     if cascade.repeats > 1:
-        text.append(f"  ×{cascade.repeats:,} in a row", OPEN)
+        others = f", {cascade.children:,} different children" if cascade.children > 1 else ""
+        text.append(f"  ×{cascade.repeats:,} in a row{others}", OPEN)
     return text
 
 

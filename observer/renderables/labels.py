@@ -47,7 +47,7 @@ def node_label(node: NodeSnapshot, *, flashing: bool = False, vanished: bool = F
     Returns:
         ``● services <0.9.0> one_for_one ↻1`` and the like, on one line.
     """
-    mark, mark_style = status_mark(node.status)
+    mark, mark_style = status_mark("exited" if vanished else node.status)
     text = Text(no_wrap=True, end="")
     text.append(mark, mark_style)
     text.append(" ")

@@ -27,10 +27,10 @@ def monitor_table(total: int, total_history: Sequence[int], rows: Sequence[tuple
         history_width: Cells of each history line.
     """
     table = Table.grid(padding=(0, 1))
-    table.add_column(no_wrap=True, max_width=28)
+    table.add_column(no_wrap=True, max_width=28, overflow="ellipsis")
     table.add_column(justify="right", no_wrap=True)
     table.add_column(justify="right", no_wrap=True)
-    table.add_column(no_wrap=True)
+    table.add_column(no_wrap=True, width=history_width)
     table.add_row(Text("total", VALUE), Text(f"{total:,}", VALUE), "", history_line(total_history, history_width))
     if rows:
         table.add_row(Text("process", KEY), Text("holds", KEY), Text("on it", KEY), "")

@@ -11,8 +11,8 @@ from observer.journal import LogEntry
 from observer.renderables.cascade import log_entry
 from observer.snapshot import Snapshot
 
-SHOWN = 60
-"""Entries drawn (the newest)."""
+SHOWN = 25
+"""Entries drawn (the newest): more than the panel holds, few enough to draw every tick of a storm."""
 
 
 class EventLog(Static):

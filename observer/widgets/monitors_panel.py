@@ -55,7 +55,8 @@ class MonitorsPanel(Static):
             history = self._per_process.setdefault(count.pid, deque(maxlen=HISTORY))
             _record(history, count.held + count.watched_by, later)
             rows.append((count, history))
-        self.update(monitor_table(snapshot.monitor_count, self._total, rows))
+        history_width = max(8, min(HISTORY, self.size.width - 4 - 28 - 16))
+        self.update(monitor_table(snapshot.monitor_count, self._total, rows, history_width=history_width))
 
 
 def _record(history: deque[int], value: int, later: bool) -> None:

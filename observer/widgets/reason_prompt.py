@@ -29,6 +29,10 @@ class ReasonPrompt(ModalScreen[str | None]):
             border: thick $warning;
             background: $surface;
             padding: 1 2;
+            & > .hint {
+                color: $text-muted;
+                width: 100%;
+            }
         }
     }
     """
@@ -47,8 +51,10 @@ class ReasonPrompt(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(f"Exit {self._target} with reason (kill, shutdown, normal, or any text):")
+            yield Label(f"Exit {self._target} with reason:")
             yield Input(value=self._reason, id="reason")
+            yield Label("kill cannot be trapped; shutdown and normal are what supervisors send; any other text is "
+                        "a crash. Enter sends, escape cancels.", classes="hint")
 
     @on(Input.Submitted)
     def _submitted(self, event: Input.Submitted) -> None:

@@ -134,3 +134,14 @@ async def test_on_a_real_runtime_the_journal_matches_the_runtime() -> None:
         assert journal.exit_reason(old_a) == "killed"
         assert sum(journal.monitors_held.values()) == rt.monitor_count() == 2
         assert journal.restarts == 3
+
+
+def test_a_storm_across_siblings_of_a_one_for_one_supervisor_counts_the_children() -> None:
+    journal = Journal()
+    for number in range(30):
+        child, old, new = f"w{number % 3}", Pid(100 + number), Pid(200 + number)
+        journal.record(event("restart_began", old, float(number), other=SUP, reason="killed", name=child))
+        journal.record(event("child_started", new, number + 0.5, other=SUP, name=child))
+        journal.record(event("restart_ended", old, number + 0.6, other=SUP, name=child))
+    [cascade] = journal.entries()
+    assert isinstance(cascade, Cascade) and (cascade.repeats, cascade.children, cascade.child) == (30, 3, "w2")
