@@ -185,6 +185,8 @@ class SupervisionTree(Tree[NodeData]):
             return
         shown = self._shown
         wanted = snap.children if shown is None else tuple(c for c in snap.children if id(c) in shown)
+        if self._sync_in_place(list(children), wanted, force):
+            return
         wanted_slots = {child.slot for child in wanted}
         existing_slots = {child.slot for child in snap.children} if shown is not None else wanted_slots
         for child in list(children):
@@ -215,6 +217,21 @@ class SupervisionTree(Tree[NodeData]):
                 moved.remove()  # out of place (rare): it is added again where it belongs
             self._add(tree_node, child_snap, position if position < len(children) else None)
             position += 1
+
+    def _sync_in_place(self, current: list[TreeNode[NodeData]], wanted: tuple[NodeSnapshot, ...], force: bool) -> bool:
+        """The common case, children only changed (restarts): sync them one to one; False if that is not the case."""
+        if len(current) != len(wanted):
+            return False
+        for node, snap in zip(current, wanted, strict=True):
+            data = node.data
+            if data is None or data.vanished or data.node.slot != snap.slot:
+                return False
+        sync = self._sync
+        for node, snap in zip(current, wanted, strict=True):
+            data = node.data
+            if force or data is None or data.node is not snap:
+                sync(node, snap, force)
+        return True
 
     def _add(self, parent: TreeNode[NodeData], snap: NodeSnapshot, before: int | None) -> None:
         parent_data = parent.data
