@@ -165,6 +165,7 @@ class ObserverApp(App[None]):
         self._host: HostStats | None = None
         self._waiters: list[asyncio.Future[Snapshot]] = []
         self._starting_root = False
+        self._start_failed = False
         self._ticking = ticking
 
     # -- public ---------------------------------------------------------------------------------
@@ -317,12 +318,13 @@ class ObserverApp(App[None]):
         if worker.group != "factory" or event.state not in (WorkerState.SUCCESS, WorkerState.ERROR):
             return
         self._starting_root = False
-        if event.state == WorkerState.SUCCESS and isinstance(worker.result, Pid):
+        self._start_failed = not (event.state == WorkerState.SUCCESS and isinstance(worker.result, Pid))
+        if not self._start_failed:
             self._root_pid = worker.result
             self._root_exit_noted = None
         else:
             error = worker.error
-            message = f"the tree did not start: {units.reason(error)}"
+            message = f"the tree did not start: {units.reason(error)} (R tries again)"
             self._note(message, "error")
             self.notify(message, severity="error", timeout=10)
         self.refresh_bindings()
@@ -542,8 +544,11 @@ class ObserverApp(App[None]):
         self.notify(f"no process is registered as {name!r} now", severity="warning")
 
     def _root_exited(self) -> bool:
+        """Whether the tree is down: its root exited, or it failed to start."""
         rt, root = self._runtime, self._root_pid
-        return rt is not None and root is not None and not rt.is_alive(root)
+        if rt is None:
+            return False
+        return self._start_failed or (root is not None and not rt.is_alive(root))
 
     # -- actions ---------------------------------------------------------------------------------------------
 

@@ -308,7 +308,9 @@ async def test_a_factory_that_fails_is_shown_and_the_app_keeps_running() -> None
     async with app.run_test(size=(160, 48)) as pilot:
         snapshot = await until(app, pilot, lambda s: any(isinstance(e, LogNote) for e in s.log))
         [note] = snapshot.log
-        assert isinstance(note, LogNote) and note.text == "the tree did not start: RuntimeError: no database"
+        assert isinstance(note, LogNote)
+        assert note.text == "the tree did not start: RuntimeError: no database (R tries again)"
+        assert app.check_action("restart_system", ()) is True
         await pilot.press("d")
         assert app.is_running
 
