@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import sys
 from typing import TYPE_CHECKING, NoReturn
 
@@ -65,14 +64,9 @@ def run_app(factory: Factory | None, *, read_only: bool, refresh_interval: float
 
 
 def _load_app_factory(parser: _Parser, target: str) -> Factory:
-    """Import an ``--app`` target, or exit with one line on stderr (status 2) saying why it cannot be used.
-
-    The current directory is importable, as it is for ``python -m``.
-    """
+    """Import an ``--app`` target, or exit with one line on stderr (status 2) saying why it cannot be used."""
     from observer.targets import TargetError, load_factory
 
-    if os.getcwd() not in sys.path and "" not in sys.path:
-        sys.path.insert(0, os.getcwd())
     try:
         return load_factory(target)
     except TargetError as error:
