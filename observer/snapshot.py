@@ -10,12 +10,13 @@ is identical (`is`) to what they drew last. No textual imports here.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Hashable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from observer.journal import MISSING, Journal, LogEntry
 from observer.runtime import Child, DynamicSupervisor, Pid, Runtime, Supervisor
+from observer.runtime.rate_limiter import Bucket, BucketTable, RateLimiter
 
 RATE_LIMITER_NAME = "rate_limiter"
 TOP_MONITORS = 6
@@ -203,10 +204,6 @@ class ProcessDetail:
     uptime: float | None
     last_exit: Any
     vanished: bool = False
-
-
-class _Table(Protocol):
-    def buckets(self) -> Sequence[Any]: ...
 
 
 class SnapshotBuilder:
@@ -540,34 +537,17 @@ class SnapshotBuilder:
         views.sort(key=_fullest_live_first)
         return tuple(views[:TOP_BUCKETS]), len(raw)
 
-    def _bucket_table(self) -> _Table | None:
-        """The bucket table of the rate limiter registered as "rate_limiter", if there is one."""
+    def _bucket_table(self) -> BucketTable | None:
+        """The bucket table of the RateLimiter registered as "rate_limiter", if there is one."""
         pid = self._rt.whereis(RATE_LIMITER_NAME)
         server = None if pid is None else self._rt.server_of(pid)
-        if server is None:
-            return None
-        table = getattr(server, "table", None) or getattr(server, "_table", None)
-        return table if callable(getattr(table, "buckets", None)) else None
+        return server.table if isinstance(server, RateLimiter) else None
 
 
-def _left_ms(table: object, bucket: Any, now_ms: float) -> float | None:
-    """Milliseconds left in a bucket's window, when the window length can be read."""
-    end = getattr(bucket, "window_end_ms", None)
-    if end is None:
-        scale_of: Callable[[Any], Any] | None = getattr(table, "scale_ms", None)
-        scale = scale_of(bucket.limiter_id) if callable(scale_of) else _private_scale(table, bucket.limiter_id)
-        if scale is None:
-            return None
-        end = bucket.window_start_ms + scale
+def _left_ms(table: BucketTable, bucket: Bucket, now_ms: float) -> float:
+    """Milliseconds left in a bucket's window (negative once it has ended)."""
+    end = bucket.window_start_ms + table.scale_ms(bucket.limiter_id)
     return float(math.floor(end - now_ms))
-
-
-def _private_scale(table: object, limiter_id: Hashable) -> int | None:
-    """The window length of a limiter, read from the table's limiters (until the table says it itself)."""
-    limiters = getattr(table, "_limiters", None)
-    limiter = limiters.get(limiter_id) if isinstance(limiters, dict) else None
-    scale = getattr(limiter, "scale_ms", None)
-    return scale if isinstance(scale, int) else None
 
 
 def _fullest_live_first(bucket: BucketView) -> tuple[bool, float, int, str, str]:

@@ -26,6 +26,7 @@ from .supervision import (
     admin_call,
     check_intensity,
     check_spec,
+    child_label,
     logger,
     start_child_process,
     stop_children_in_parallel,
@@ -244,7 +245,7 @@ class DynamicSupervisor(Server):
         child = self._children[key]
         restart = child.spec.restart
         if restart == "permanent" or (restart == "transient" and not is_normal_exit(reason)):
-            label = repr(child.spec.id)
+            label = child_label(child.spec.id)
             self.runtime._emit("restart_began", pid, other=self.pid, reason=reason, name=label)
             await self._restart(key, child, pid)
             self.runtime._emit("restart_ended", pid, other=self.pid, name=label)

@@ -145,6 +145,18 @@ class BucketTable:
                 for key, (start, count, denied) in limiter.windows.items()
             ]
 
+    def scale_ms(self, limiter_id: Hashable) -> int:
+        """The window length of a limiter, in milliseconds.
+
+        Raises:
+            UnknownLimiter: `limiter_id` was never configured.
+        """
+        with self._lock:
+            limiter = self._limiters.get(limiter_id)
+        if limiter is None:
+            raise UnknownLimiter(limiter_id)
+        return limiter.scale_ms
+
     def sweep(self, limiter_id: Hashable | None = None) -> int:
         """Remove the windows that have ended, of one limiter or (None) of all.
 
@@ -303,6 +315,11 @@ class RateLimiter(Server):
         return result
 
     # -- callbacks -------------------------------------------------------------------
+
+    @property
+    def table(self) -> BucketTable:
+        """The bucket table this server owns, for observers on the same loop (read-only use)."""
+        return self._table
 
     async def init(self) -> None:
         self._table = BucketTable(self.runtime.clock)

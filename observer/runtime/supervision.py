@@ -5,7 +5,7 @@ from __future__ import annotations
 import heapq
 import logging
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -202,6 +202,11 @@ async def admin_call(rt: Runtime, sup: Pid | str, kind: str, request: tuple[Any,
     if isinstance(result, Failure):
         raise result.error
     return result
+
+
+def child_label(child_id: Hashable) -> str:
+    """A child id as observation events name it: the id itself when it is a str, else its repr."""
+    return child_id if isinstance(child_id, str) else repr(child_id)
 
 
 def check_spec(spec: Any) -> ChildSpec:

@@ -26,6 +26,7 @@ from .supervision import (
     SupervisorFlags,
     admin_call,
     check_spec,
+    child_label,
     logger,
     start_child_process,
     stop_child_process,
@@ -274,9 +275,9 @@ class Supervisor(Server):
         child.pid = None
         restart = child.spec.restart
         if restart == "permanent" or (restart == "transient" and not is_normal_exit(reason)):
-            self.runtime._emit("restart_began", pid, other=self.pid, reason=reason, name=_label(child_id))
+            self.runtime._emit("restart_began", pid, other=self.pid, reason=reason, name=child_label(child_id))
             await self._restart(child)
-            self.runtime._emit("restart_ended", pid, other=self.pid, name=_label(child_id))
+            self.runtime._emit("restart_ended", pid, other=self.pid, name=child_label(child_id))
             return
         if restart == "temporary":
             del self._children[child_id]
@@ -337,7 +338,7 @@ class Supervisor(Server):
         child.pid = pid
         if pid is not None:
             self._by_pid[pid] = child.spec.id
-            self.runtime._emit("child_started", pid, other=self.pid, name=_label(child.spec.id))
+            self.runtime._emit("child_started", pid, other=self.pid, name=child_label(child.spec.id))
         return result
 
     async def _stop(self, child: _Child) -> None:
@@ -346,7 +347,7 @@ class Supervisor(Server):
         reason = await stop_child_process(self._process, pid, child.spec.shutdown)
         del self._by_pid[pid]
         child.pid = None
-        self.runtime._emit("child_stopped", pid, other=self.pid, reason=reason, name=_label(child.spec.id))
+        self.runtime._emit("child_stopped", pid, other=self.pid, reason=reason, name=child_label(child.spec.id))
 
     async def _stop_all(self) -> None:
         for child in reversed(list(self._children.values())):
@@ -430,7 +431,3 @@ class Supervisor(Server):
 
 def _not_found(child_id: Hashable) -> Failure:
     return Failure(ChildNotFound(f"no child with id {child_id!r}"))
-
-
-def _label(child_id: Hashable) -> str:
-    return child_id if isinstance(child_id, str) else repr(child_id)

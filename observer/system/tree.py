@@ -6,6 +6,7 @@ import os
 from collections.abc import Awaitable, Callable
 
 from observer.runtime import (
+    AlreadyStarted,
     ChildSpec,
     DynamicSupervisor,
     InvalidArgument,
@@ -120,7 +121,7 @@ def _agent_supervisor_starter(agent_ids: list[str]) -> Callable[[], Awaitable[Pi
         try:
             for agent_id in agent_ids:
                 await DynamicSupervisor.start_child(rt, sup, Agent.child_spec(agent_id, id=agent_id, name=agent_id))
-        except StartError:
+        except (StartError, AlreadyStarted):
             await rt.stop(sup, "shutdown")
             raise
         return sup
