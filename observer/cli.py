@@ -10,9 +10,6 @@ from typing import TYPE_CHECKING, NoReturn
 if TYPE_CHECKING:
     from observer.app import Factory
 
-DRILLS_NOT_BUILT = "observer: drills are not built yet (see issue 6)"
-
-
 class _Parser(argparse.ArgumentParser):
     """An argument parser whose usage errors are one line on stderr (exit status 2)."""
 
@@ -32,17 +29,19 @@ def main(argv: list[str] | None = None) -> int:
         argv: The arguments after the program name; ``sys.argv[1:]`` when ``None``.
 
     Returns:
-        The exit status: 0 after the app quits; 1 for ``drill`` while the drills are not built yet.
+        The exit status: 0 after the app quits; for ``drill``, 0 when every drill passed, 1 when one failed.
 
     Raises:
         SystemExit: With status 0 after ``--help``, and 2 after a usage error or a bad ``--app``
             target (checked before the terminal app starts).
     """
+    arguments = sys.argv[1:] if argv is None else argv
+    if arguments[:1] == ["drill"]:
+        from observer.drills.cli import main as drill_main
+
+        return drill_main(arguments[1:])
     parser = _build_parser()
-    args, unrecognized = parser.parse_known_args(argv)
-    if args.command == "drill":
-        print(DRILLS_NOT_BUILT, file=sys.stderr)
-        return 1
+    args, unrecognized = parser.parse_known_args(arguments)
     if unrecognized:
         parser.error(f"unrecognized arguments: {' '.join(unrecognized)}")
     factory = None if args.app is None else _load_app_factory(parser, args.app)
@@ -93,7 +92,7 @@ def _build_parser() -> _Parser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.add_parser(
         "drill",
-        help="run kill-and-observe drills headless",
+        help="run kill-and-observe drills headless (observer drill --help)",
         description="Run kill-and-observe drills headless.",
     )
     return parser

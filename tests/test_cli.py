@@ -1,4 +1,4 @@
-"""Tests for the ``observer`` command line (observer/cli.py); the drills are still a stub here."""
+"""Tests for the ``observer`` command line (observer/cli.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 import observer.cli
-from observer.cli import DRILLS_NOT_BUILT, main
+from observer.cli import main
 
 FACTORIES = """
 from observer.runtime import Pid, Runtime
@@ -94,16 +94,29 @@ def test_a_bad_app_target_is_one_line_before_the_app_starts(
     assert line.endswith("(try observer --help)")
 
 
-@pytest.mark.parametrize(
-    "argv", [["drill"], ["drill", "--list"], ["drill", "--all", "--json"], ["drill", "crash"]]
-)
-def test_drill_says_honestly_that_it_is_not_built(
-    argv: list[str], capsys: pytest.CaptureFixture[str]
-) -> None:
-    assert main(argv) == 1
+def test_drill_lists_the_builtin_drills(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["drill", "--list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 9
+    assert lines[0].split()[0] == "rest-for-one-cascade"
+
+
+def test_drill_runs_one_drill_headless(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["drill", "one-for-one-isolation"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "1 passed, 0 failed"
+
+
+@pytest.mark.parametrize("argv", [["drill"], ["drill", "crash"], ["drill", "--list", "--all"]])
+def test_drill_usage_errors_are_one_line_with_status_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    try:
+        status = main(argv)
+    except SystemExit as exit:
+        status = exit.code  # type: ignore[assignment]
+    assert status == 2
     captured = capsys.readouterr()
     assert captured.out == ""
-    assert captured.err == DRILLS_NOT_BUILT + "\n"
+    assert len(captured.err.splitlines()) == 1
+    assert captured.err.startswith("observer drill: error: ")
 
 
 @pytest.mark.parametrize(
