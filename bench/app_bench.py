@@ -11,6 +11,7 @@ from typing import Any
 from observer.app import ObserverApp
 from observer.runtime import Caller, DynamicSupervisor, Pid, Runtime, RuntimeEvent, Server, Supervisor
 from observer.snapshot import HostStats
+from observer.widgets.supervision_tree import SupervisionTree
 
 from .core import Benchmark, Context, Figure
 
@@ -96,7 +97,7 @@ async def _changed_ticks(ctx: Context, app: ObserverApp, rt: Runtime, *, opened:
     server = rt.server_of(pool)
     assert isinstance(server, DynamicSupervisor)
     if opened:
-        tree = app.query_one("SupervisionTree")
+        tree = app.query_one(SupervisionTree)
         node = next(child for child in tree.root.children if child.data is not None and child.data.node.label == "pool")
         node.expand()
         while not node.children:

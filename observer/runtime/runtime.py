@@ -760,7 +760,7 @@ class _Attached:
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> bool:
+    ) -> None:
         rt = self._rt
         proc = self._proc
         assert proc is not None and self._token is not None
@@ -772,7 +772,7 @@ class _Attached:
                 if task is not None:
                     task.uncancel()
             if isinstance(exc, Exit):
-                return False
+                return  # the Exit goes on out of the block
             raise Exit(proc._exit_reason) from None
         if exc is None:
             reason: Any = NORMAL
@@ -782,5 +782,4 @@ class _Attached:
             reason = exc
         rt._die(proc, reason)
         rt._drain()
-        return False
 
