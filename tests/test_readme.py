@@ -22,3 +22,12 @@ def test_readme_runtime_example_prints_what_it_says() -> None:
     result = subprocess.run([sys.executable, "-c", example], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split("\n")[:4] == ["1", "shutdown", "1 101", "['a', 'b']"]
+
+
+def test_readme_drill_file_passes(tmp_path: Path) -> None:
+    from observer.drills.cli import main
+
+    drill = re.findall(r"```toml\n(.*?)```", README.read_text(), re.S)[0]
+    path = tmp_path / "readme.toml"
+    path.write_text(drill)
+    assert main(["--file", str(path)]) == 0
