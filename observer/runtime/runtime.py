@@ -194,10 +194,26 @@ class Runtime:
             if proc._task is not current:
                 self._kill(proc, KILLED)
         self._drain()
-        while self._tasks:
-            await asyncio.wait(list(self._tasks))
+        await self._await_tasks()
         assert self._call_timeouts is not None
         self._call_timeouts.cancel()
+
+    async def _await_tasks(self) -> None:
+        """Wait for every task the runtime started to finish (killed ones unwind their `finally` blocks).
+
+        A body that swallows its own cancellation would keep its task running
+        after its process died; such stragglers are cancelled again after
+        `shutdown_timeout` and left behind with a warning rather than hanging the exit.
+        """
+        if not self._tasks:
+            return
+        _, pending = await asyncio.wait(list(self._tasks), timeout=self.shutdown_timeout)
+        if pending:
+            for task in pending:
+                task.cancel()
+            _, pending = await asyncio.wait(pending, timeout=self.shutdown_timeout)
+        if pending:
+            logger.warning("%d task(s) of dead processes ignored cancellation and were left running", len(pending))
 
     # -- processes -------------------------------------------------------------
 
@@ -349,7 +365,9 @@ class Runtime:
             NoProc: `pid` is not alive.
             InvalidArgument: `name` is not a non-empty str, or the process already has a name.
         """
-        proc = self._procs.get(pid) if isinstance(pid, Pid) else None
+        if not isinstance(pid, Pid):
+            raise InvalidArgument(f"register() needs a Pid, got {pid!r}")
+        proc = self._procs.get(pid)
         if proc is None:
             raise NoProc(pid, "only a live process can be registered")
         self._check_name_free(name)
@@ -398,7 +416,13 @@ class Runtime:
 
     def cast(self, dest: Dest, request: Any) -> None:
         """Send `request` to a server's `handle_cast`; never raises, even for unknown names."""
-        proc = self._procs.get(dest) if type(dest) is Pid else self._procs.get(self._names.get(dest))  # type: ignore[arg-type]
+        if type(dest) is Pid:
+            proc = self._procs.get(dest)
+        else:
+            try:
+                proc = self._procs.get(self._names.get(dest))  # type: ignore[arg-type]
+            except TypeError:  # an unhashable destination names nothing
+                return
         if proc is not None:
             proc._mailbox.put(Cast(request))
 

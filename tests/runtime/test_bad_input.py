@@ -175,10 +175,25 @@ async def test_register_and_spawn_need_a_non_empty_str_name(rt: Runtime, name: A
     assert rt.processes() == [pid]
 
 
-async def test_register_needs_a_live_pid(rt: Runtime) -> None:
-    with pytest.raises(NoProc) as raised:
+async def test_register_needs_a_pid(rt: Runtime) -> None:
+    with pytest.raises(InvalidArgument) as raised:
         rt.register("worker", "not a pid")  # type: ignore[arg-type]
-    says(raised, "not a pid", "only a live process can be registered")
+    says(raised, "not a pid", "needs a Pid")
+
+
+async def test_register_needs_a_live_pid(rt: Runtime) -> None:
+    async with rt.attached() as me:
+        dead = rt.spawn(idle)
+        me.monitor(dead)
+        rt.exit(dead, "kill")
+        await me.receive()
+    with pytest.raises(NoProc) as raised:
+        rt.register("worker", dead)
+    says(raised, dead, "only a live process can be registered")
+
+
+async def test_cast_to_an_unhashable_destination_does_not_raise(rt: Runtime) -> None:
+    rt.cast(["not", "a", "name"], "request")  # type: ignore[arg-type]
 
 
 async def test_stop_on_a_plain_process_is_invalid(rt: Runtime) -> None:

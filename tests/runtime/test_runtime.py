@@ -335,3 +335,27 @@ async def test_a_subscriber_that_raises_cannot_break_the_runtime(rt: Runtime) ->
     assert [str(error) for error in reported[:3]] == [
         "observer bug on spawned", "observer bug on spawned", "observer bug on monitored"
     ]
+
+
+async def test_leaving_does_not_hang_on_a_body_that_swallows_its_own_kill() -> None:
+    """The process dies at once; its task, which ignores the first cancellation, is cancelled again."""
+    running = asyncio.Event()
+    swallowed = asyncio.Event()
+
+    async def stubborn(proc: Process) -> None:
+        running.set()
+        try:
+            await proc.receive()
+        except asyncio.CancelledError:
+            swallowed.set()
+            await asyncio.get_running_loop().create_future()  # never resolves: only a second cancel ends it
+
+    async with Runtime(shutdown_timeout=0.05) as rt:
+        pid = rt.spawn(stubborn)
+        await running.wait()
+        async with rt.attached() as me:
+            me.monitor(pid)
+            rt.exit(pid, "kill")
+            assert (await me.receive()).reason == "killed"
+        await swallowed.wait()
+    assert not any(task.get_coro().__qualname__.startswith("Runtime._run") for task in asyncio.all_tasks())
