@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from functools import partial
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
@@ -19,11 +19,12 @@ from textual.widgets import Footer, Input, Tree
 from textual.worker import Worker, WorkerCancelled, WorkerFailed, WorkerState
 
 from observer.host import HostSampler, LagProbe
-from observer.journal import MISSING, Journal
+from observer.journal import MISSING, DrillCheck, DrillStepNote, DrillVerdict, Journal
 from observer.renderables import units
 from observer.runtime import DynamicSupervisor, ObserverError, Pid, Runtime, Supervisor
 from observer.snapshot import FOLD_OVER, HostStats, NodeSnapshot, Snapshot, SnapshotBuilder
 from observer.widgets.buckets_panel import BucketsPanel
+from observer.widgets.drill_picker import DrillPicker
 from observer.widgets.event_log import EventLog
 from observer.widgets.filter_bar import FilterBar
 from observer.widgets.help_screen import HelpScreen
@@ -34,15 +35,24 @@ from observer.widgets.reason_prompt import ReasonPrompt
 from observer.widgets.status_header import StatusHeader
 from observer.widgets.supervision_tree import NodeData, SupervisionTree
 
+if TYPE_CHECKING:
+    from observer.drills.builtin import Drill
+    from observer.drills.report import DrillReport, StepReport
+
 Factory = Callable[[Runtime], Awaitable[Pid]]
 """`async def factory(rt) -> Pid`: starts a tree in `rt` and returns its root."""
 
 REFRESH_STEPS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0)
 """The refresh intervals `+` and `-` step through, in seconds."""
-DESTRUCTIVE = frozenset({"kill", "kill_with_reason", "terminate", "restart"})
-"""Actions that change the runtime: greyed and refused with --read-only."""
+DESTRUCTIVE = frozenset({"kill", "kill_with_reason", "terminate", "restart", "drills"})
+"""Actions that change the runtime: greyed and refused with --read-only (drills kill processes)."""
 HOST_SAMPLE_SECONDS = 1.0
 """Host figures are sampled at most this often (psutil reads /proc)."""
+DRILL_ROOT = "system"
+"""The name the built-in drills find the default system's root by."""
+AFFECTED_LINGER_SECONDS = 5.0
+"""How long, on the app's clock, the processes a drill touched stay highlighted after it ended
+(most drills take milliseconds: long enough for a person to see what it touched)."""
 
 
 class ObserverApp(App[None]):
@@ -53,6 +63,9 @@ class ObserverApp(App[None]):
     with `factory` (the default system when None), and every `refresh_interval`
     takes one frozen `Snapshot` that every widget draws. Keys act on the
     runtime through its public API only; their errors become notifications.
+    `d` runs a built-in drill on the same runtime, in a worker: the processes
+    it touches go into the snapshots as `affected`, its steps and verdict into
+    the journal (`wait_drill` waits for it to end).
     """
 
     TITLE = "observer"
@@ -82,7 +95,7 @@ class ObserverApp(App[None]):
     | / | Filter the tree by id, name or pid. |
     | p | Pause or resume refreshing. |
     | + - | Refresh faster or slower. |
-    | d | Drills. |
+    | d | Pick a built-in drill and run it live on this runtime. |
     | ? | Help. |
     | q | Quit: stop every process in order, then restore the terminal. |
     """
@@ -167,6 +180,12 @@ class ObserverApp(App[None]):
         self._starting_root = False
         self._start_failed = False
         self._ticking = ticking
+        self._drill: Drill | None = None  # the drill running live, if one is
+        self._drill_started = 0.0  # when it started, on time.perf_counter (as the drill runner times drills)
+        self._drill_done: asyncio.Future[DrillReport | None] | None = None  # the latest drill's outcome
+        self._drill_worker: Worker[DrillReport] | None = None
+        self._affected: frozenset[Pid] = frozenset()  # processes the latest drill touched
+        self._affected_until = 0.0  # when they stop being highlighted, once that drill has ended
 
     # -- public ---------------------------------------------------------------------------------
 
@@ -200,6 +219,21 @@ class ObserverApp(App[None]):
         """The latest snapshot."""
         return None if self._builder is None else self._builder.previous
 
+    @property
+    def drill_running(self) -> str | None:
+        """The name of the drill running live, or None."""
+        return None if self._drill is None else self._drill.name
+
+    async def wait_drill(self) -> DrillReport | None:
+        """Wait until the latest drill started with `d` has ended and been logged.
+
+        Returns:
+            Its report; None when it stopped by raising (its verdict in the log says what), or when no drill
+            has been started.
+        """
+        done = self._drill_done
+        return None if done is None else await asyncio.shield(done)
+
     async def next_snapshot(self) -> Snapshot:
         """Wait for the next snapshot (taken by the timer or by a key), and return it."""
         future: asyncio.Future[Snapshot] = asyncio.get_running_loop().create_future()
@@ -222,7 +256,8 @@ class ObserverApp(App[None]):
         previous = builder.previous
         lag = loop_lag if loop_lag is not None else (0.0 if previous is None else previous.loop_lag)
         self._note_root_exit(previous)
-        snapshot = builder.take(self._root_pid, opened=tree.opened, host=self._sample_host(), loop_lag=lag)
+        snapshot = builder.take(self._root_pid, opened=tree.opened, host=self._sample_host(), loop_lag=lag,
+                                affected=self._affected_now())
         self._publish(snapshot)
         waiters, self._waiters = self._waiters, []
         for waiter in waiters:
@@ -284,7 +319,16 @@ class ObserverApp(App[None]):
         self._runtime = None
 
     async def _stop_runtime(self) -> None:
+        drill = self._drill_worker
+        if drill is not None and drill.is_running:
+            drill.cancel()  # at once: its process traps exits and would hold up the runtime's shutdown
+            try:
+                await drill.wait()
+            except (WorkerCancelled, WorkerFailed):
+                pass  # cancelled, as asked
         self._stopping.set()
+        if self._drill is not None:
+            self._drill_finished(None)
         worker = self._host_worker
         if worker is None:
             return
@@ -315,6 +359,9 @@ class ObserverApp(App[None]):
     @on(Worker.StateChanged)
     def _worker_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker
+        if worker.group == "drill" and event.state in (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED):
+            self._drill_ended(worker, event.state)
+            return
         if worker.group != "factory" or event.state not in (WorkerState.SUCCESS, WorkerState.ERROR):
             return
         self._starting_root = False
@@ -419,7 +466,7 @@ class ObserverApp(App[None]):
             return
         for binding in self.BINDINGS:
             if isinstance(binding, Binding) and binding.action in DESTRUCTIVE and event.key in binding.key.split(","):
-                self.notify(f"read-only: {binding.description.lower()} is disabled", severity="warning")
+                self.notify(f"read-only: the {binding.description.lower()} key is disabled", severity="warning")
                 event.stop()
                 return
 
@@ -620,8 +667,22 @@ class ObserverApp(App[None]):
             self._set_refresh(slower[0])
 
     def action_drills(self) -> None:
-        """Drills arrive with issue 6."""
-        self.notify("drills arrive with issue 6", title="Drills")
+        """Pick a built-in drill and run it live on this runtime."""
+        if self._drill is not None:
+            self.notify(f"a drill is already running: {self._drill.name} (its verdict goes to the event log)",
+                        title="Drills", severity="warning")
+            return
+        if not self._tree_running("d"):
+            return
+        from observer.drills.builtin import BUILTIN_DRILLS  # the drills load the default system's modules
+
+        unavailable = None
+        if not self._hosts_default_system():
+            unavailable = (f"The built-in drills need the default system (observer without --app): they find it "
+                           f"by its root, registered as {DRILL_ROOT!r}, and this app hosts {self._title}. Drills "
+                           "for your own tree: observer drill --file my.toml --app package.module:factory")
+        picker = DrillPicker([(drill.name, drill.description) for drill in BUILTIN_DRILLS], unavailable=unavailable)
+        self.push_screen(picker, self._drill_chosen)
 
     def action_help(self) -> None:
         """Show every key."""
@@ -638,6 +699,105 @@ class ObserverApp(App[None]):
         await self._stop_runtime()
         self.exit()
 
+    # -- drills ---------------------------------------------------------------------------------------------------
+
+    def _drill_chosen(self, name: str | None) -> None:
+        """Run the drill picked in the picker (nothing on escape)."""
+        from observer.drills.builtin import find_drill
+
+        drill = None if name is None else find_drill(name)
+        if drill is None or self._drill is not None or not self._tree_running("d"):
+            return
+        rt = self._runtime
+        assert rt is not None
+        self._drill = drill
+        self._drill_started = time.perf_counter()
+        self._drill_done = asyncio.get_running_loop().create_future()
+        self._affected = frozenset()
+        self._note(f"drill {drill.name}: running live: {drill.description}")
+        self.tick()
+        self.call_after_refresh(self._launch_drill, drill, rt)
+
+    def _launch_drill(self, drill: Drill, rt: Runtime) -> None:
+        """Start the drill's worker once the picker is off the screen (that repaint is not the drill's time)."""
+        if self._drill is not drill:
+            return
+        if self._runtime is rt and not self._stopping.is_set():
+            self._drill_worker = self._run_drill(drill, rt)
+        else:
+            self._drill_finished(None)  # the app is quitting: the drill never starts
+
+    @work(group="drill", exit_on_error=False)
+    async def _run_drill(self, drill: Drill, rt: Runtime) -> DrillReport:
+        """Run `drill` on the app's runtime; `_drill_ended` logs what it did (or what it raised)."""
+        from observer.drills.runner import run_drill
+
+        return await run_drill(drill, rt, root=DRILL_ROOT, live=True, on_affected=self._drill_affected)
+
+    def _drill_affected(self, pids: Sequence[Pid]) -> None:
+        """The running drill touched these processes: highlight them until it ends (and a little after)."""
+        self._affected = self._affected | frozenset(pids)
+
+    def _affected_now(self) -> frozenset[Pid]:
+        """The processes to highlight: the running drill's, or the last one's for a while after it ended."""
+        if self._drill is None and self._affected and self._clock() >= self._affected_until:
+            self._affected = frozenset()
+        return self._affected
+
+    def _drill_ended(self, worker: Worker[Any], state: WorkerState) -> None:
+        """Log each step and the verdict of the drill that ended, and say the verdict."""
+        drill = self._drill
+        if drill is None:
+            return
+        report: DrillReport | None = worker.result if state == WorkerState.SUCCESS else None
+        rt, journal = self._runtime, self._journal
+        if state != WorkerState.CANCELLED and rt is not None and journal is not None:
+            at = rt.clock()
+            if report is not None:
+                for step in report.steps:
+                    journal.drill(_step_note(at, drill.name, step))
+                failed = sum(1 for step in report.steps if not step.passed)
+                verdict = DrillVerdict(at, drill.name, report.passed, report.seconds, len(report.steps), failed)
+            else:
+                verdict = DrillVerdict(at, drill.name, False, time.perf_counter() - self._drill_started,
+                                       error=units.reason(worker.error))
+            journal.drill(verdict)
+            self._say_verdict(verdict, report)
+        self._drill_finished(report)
+        if state != WorkerState.CANCELLED:
+            self.tick()
+
+    def _drill_finished(self, report: DrillReport | None) -> None:
+        """No drill runs any more: its highlight fades, `d` works again, `wait_drill` returns."""
+        done = self._drill_done
+        self._drill, self._drill_worker = None, None
+        self._affected_until = self._clock() + AFFECTED_LINGER_SECONDS
+        if done is not None and not done.done():
+            done.set_result(report)
+
+    def _say_verdict(self, verdict: DrillVerdict, report: DrillReport | None) -> None:
+        headline = f"{verdict.drill}: {'PASS' if verdict.passed else 'FAIL'} in {verdict.seconds * 1000:.1f} ms"
+        if verdict.passed:
+            self.notify(headline, title="Drill")
+            return
+        why = verdict.error if report is None else "; ".join(report.failures()[:2])
+        self.notify(f"{headline}\n{why}", title="Drill", severity="error", timeout=10)
+
+    def _hosts_default_system(self) -> bool:
+        """Whether the observed tree is the default system (the built-in drills find its root by name)."""
+        rt, root = self._runtime, self._root_pid
+        return rt is not None and root is not None and rt.whereis(DRILL_ROOT) is root
+
+    def _tree_running(self, key: str) -> bool:
+        """Whether the observed tree is up; otherwise say why `key` cannot act on it."""
+        if self._root_exited():
+            self.notify(f"{key}: the tree is down: press R to restart it first", severity="warning")
+            return False
+        if self._runtime is None or self._root_pid is None:
+            self.notify(f"{key}: the tree is still starting", severity="warning")
+            return False
+        return True
+
     def _set_refresh(self, interval: float) -> None:
         self._refresh_interval = interval
         self.query_one(StatusHeader).refresh_interval = interval
@@ -645,3 +805,10 @@ class ObserverApp(App[None]):
         if self._timer is not None:
             self._timer.stop()
             self._timer = self.set_interval(interval, self._on_timer)
+
+
+def _step_note(at: float, drill: str, step: StepReport) -> DrillStepNote:
+    """One step of a drill's report as an entry of the event log."""
+    checks = tuple(DrillCheck(check.description, check.passed, check.expected, check.actual)
+                   for check in step.expectations)
+    return DrillStepNote(at, drill, step.name, step.seconds, tuple(step.happened), checks, step.error)

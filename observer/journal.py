@@ -101,7 +101,76 @@ class LogNote:
     level: Level = "info"
 
 
-LogEntry = Cascade | LogNote
+@dataclass(frozen=True, slots=True)
+class DrillCheck:
+    """One expectation of a drill step, and whether it held.
+
+    Attributes:
+        description: What a person would check, in words.
+        passed: Whether it held.
+        expected: What was expected, as text.
+        actual: What was found, as text.
+    """
+
+    description: str
+    passed: bool
+    expected: str
+    actual: str
+
+
+@dataclass(frozen=True, slots=True)
+class DrillStepNote:
+    """One step of a drill run live in the app: what happened and what it checked.
+
+    Attributes:
+        at: When the drill ended, on the runtime clock (its steps are logged together).
+        drill: The drill's name.
+        step: The step's name.
+        seconds: How long the step took.
+        happened: What happened, in order, in words.
+        checks: Its expectations, in the order it checked them.
+        error: Why the step itself failed (a named error raised inside it), if it did.
+    """
+
+    at: float
+    drill: str
+    step: str
+    seconds: float
+    happened: tuple[str, ...] = ()
+    checks: tuple[DrillCheck, ...] = ()
+    error: str | None = None
+
+    @property
+    def passed(self) -> bool:
+        """Whether the step ran to its end and every expectation held."""
+        return self.error is None and all(check.passed for check in self.checks)
+
+
+@dataclass(frozen=True, slots=True)
+class DrillVerdict:
+    """The end of a drill run live in the app: pass or fail, and how long it took.
+
+    Attributes:
+        at: When it ended, on the runtime clock.
+        drill: The drill's name.
+        passed: Whether every step passed.
+        seconds: How long the whole drill took.
+        steps: How many steps it ran.
+        failed_steps: How many of them failed.
+        error: What the drill raised when it stopped before its end, if it did.
+    """
+
+    at: float
+    drill: str
+    passed: bool
+    seconds: float
+    steps: int = 0
+    failed_steps: int = 0
+    error: str | None = None
+
+
+DrillEntry = DrillStepNote | DrillVerdict
+LogEntry = Cascade | LogNote | DrillStepNote | DrillVerdict
 
 
 @dataclass(slots=True)
@@ -185,6 +254,10 @@ class Journal:
     def note(self, at: float, text: str, level: Level = "info") -> None:
         """Add a line to the log (an action taken, an error, the root exiting)."""
         self._append(LogNote(at, text, level))
+
+    def drill(self, entry: DrillEntry) -> None:
+        """Add a drill's step result or its verdict to the log."""
+        self._append(entry)
 
     def record(self, event: RuntimeEvent) -> None:
         """Fold one observation event in; the callback to pass to `Runtime.subscribe`."""

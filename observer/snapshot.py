@@ -152,6 +152,7 @@ class Snapshot:
         log: The event log, oldest first.
         host: Host figures, when sampled.
         loop_lag: How late the last tick ran, in seconds.
+        affected: Processes a drill running live has touched (the app's record, drawn highlighted).
     """
 
     taken_at: float
@@ -169,6 +170,7 @@ class Snapshot:
     log: tuple[LogEntry, ...]
     host: HostStats | None
     loop_lag: float
+    affected: frozenset[Pid] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,6 +242,7 @@ class SnapshotBuilder:
         opened: frozenset[tuple[str, ...]] = frozenset(),
         host: HostStats | None = None,
         loop_lag: float = 0.0,
+        affected: frozenset[Pid] = frozenset(),
     ) -> Snapshot:
         """Take a snapshot of the tree under `root_pid` and the runtime's totals.
 
@@ -248,6 +251,7 @@ class SnapshotBuilder:
             opened: Slot paths (from the root) of big supervisors whose children to list anyway.
             host: Host figures sampled by the caller.
             loop_lag: How late this tick ran.
+            affected: Processes a drill running live has touched, to draw highlighted.
 
         Returns:
             The snapshot; every part equal to the previous one's is the previous one's object.
@@ -289,6 +293,7 @@ class SnapshotBuilder:
             log=self._log(previous),
             host=host,
             loop_lag=loop_lag,
+            affected=affected,
         )
         self._previous = snapshot
         self._previous_root_pid = root_pid

@@ -1,4 +1,4 @@
-"""Event log entries: a restart cascade as one entry (what died, what stopped and started, in order, how long)."""
+"""Event log entries: a restart cascade as one entry (what died, what stopped and started, how long), notes, drills."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 
-from observer.journal import Cascade, CascadeStep, LogEntry, LogNote
+from observer.journal import Cascade, CascadeStep, DrillStepNote, DrillVerdict, LogEntry, LogNote
 
 from . import units
+from .drill import drill_lines
 
 TIME = Style(color="bright_black")
 SUPERVISOR = Style(bold=True)
@@ -27,7 +28,7 @@ TIME_WIDTH = 10
 
 
 def log_entry(entry: LogEntry, *, started_at: float) -> Table:
-    """One log entry, a cascade or a note: the time since start, then what happened.
+    """One log entry, a cascade, a note or a drill's step or verdict: the time since start, then what happened.
 
     Args:
         entry: The entry.
@@ -38,6 +39,12 @@ def log_entry(entry: LogEntry, *, started_at: float) -> Table:
     table.add_column(ratio=1)
     if isinstance(entry, LogNote):
         table.add_row(units.offset(entry.at - started_at), note_text(entry))
+        return table
+    if isinstance(entry, DrillStepNote | DrillVerdict):
+        headline, *details = drill_lines(entry)
+        table.add_row(units.offset(entry.at - started_at), headline)
+        for line in details:
+            table.add_row("", line)
         return table
     table.add_row(units.offset(entry.began_at - started_at), cascade_headline(entry))
     if entry.stopped:

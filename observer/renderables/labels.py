@@ -15,6 +15,8 @@ STOPPED = Style(color="bright_black")
 EXITED = Style(color="red", bold=True)
 FLASH = Style(color="black", bgcolor="yellow", bold=True)
 VANISHED = Style(color="bright_black", strike=True)
+AFFECTED = Style(color="bright_white", bgcolor="magenta", bold=True)
+AFFECTED_MARK = "◆"
 PID = Style(color="bright_black")
 STRATEGY = Style(color="cyan")
 RESTARTS = Style(color="yellow")
@@ -36,13 +38,15 @@ def status_mark(status: str) -> tuple[str, Style]:
     return "?", STOPPED
 
 
-def node_label(node: NodeSnapshot, *, flashing: bool = False, vanished: bool = False) -> Text:
+def node_label(node: NodeSnapshot, *, flashing: bool = False, vanished: bool = False, affected: bool = False) -> Text:
     """The tree label of one process.
 
     Args:
         node: The process as of the latest snapshot.
         flashing: It was just restarted (drawn highlighted for a moment).
         vanished: It left the tree while selected (drawn struck through until the cursor moves).
+        affected: A drill running live touched it (drawn in the drill's colour, marked ``◆ drill``,
+            over the flash).
 
     Returns:
         ``● services <0.9.0> one_for_one ↻1`` and the like, on one line.
@@ -72,6 +76,9 @@ def node_label(node: NodeSnapshot, *, flashing: bool = False, vanished: bool = F
     if vanished:
         text.stylize(VANISHED)
         text.append(" vanished", EXITED)
+    elif affected:
+        text.append(f" {AFFECTED_MARK} drill")
+        text.stylize(AFFECTED)
     elif flashing:
         text.stylize(FLASH)
     return text

@@ -12,7 +12,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from observer.renderables.labels import EXITED, FLASH, RESTARTING, RUNNING, STOPPED
+from observer.renderables.labels import AFFECTED, AFFECTED_MARK, EXITED, FLASH, RESTARTING, RUNNING, STOPPED
 
 
 class HelpScreen(ModalScreen[None]):
@@ -64,7 +64,7 @@ class HelpScreen(ModalScreen[None]):
         table.add_column()
         table.add_row(Text("observer", style="bold reverse"), Text("keys", style="bold"))
         if self._read_only:
-            table.add_row("", Text("read-only: kill, terminate and restart are disabled", style="cyan"))
+            table.add_row("", Text("read-only: kill, terminate, restart and drills are disabled", style="cyan"))
         table.add_row("", "")
         for key, description in self._keys:
             table.add_row(key, description)
@@ -80,5 +80,7 @@ class HelpScreen(ModalScreen[None]):
             legend.append(mark, style)
             legend.append(f" {meaning}")
         table.add_row("colours", legend)
+        table.add_row("", Text.assemble((f" {AFFECTED_MARK} drill ", AFFECTED),
+                                        " touched by the live drill, until shortly after it ends"))
         table.add_row("", Text("escape closes this help", style="bright_black"))
         return table

@@ -11,6 +11,7 @@ from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
 from observer.renderables.labels import node_label
+from observer.runtime import Pid
 from observer.snapshot import NodeSnapshot, Snapshot
 
 FLASH_SECONDS = 1.5
@@ -44,6 +45,8 @@ class SupervisionTree(Tree[NodeData]):
     its process. Subtrees whose snapshot is the same object as last time are
     skipped. Supervisors with too many children arrive folded (only a count);
     opening one asks for its children (`Opened`), closing it folds it again.
+    Processes in the snapshot's `affected` (touched by a drill running live)
+    are drawn highlighted.
     """
 
     DEFAULT_CSS = """
@@ -70,6 +73,7 @@ class SupervisionTree(Tree[NodeData]):
         self._flashing: set[TreeNode[NodeData]] = set()
         self._shown: set[int] | None = None  # ids of the snapshot nodes the filter lets through
         self._now = 0.0
+        self._affected: frozenset[Pid] = frozenset()  # the pids drawn as touched by a drill
 
     # -- public ---------------------------------------------------------------------------
 
@@ -101,6 +105,8 @@ class SupervisionTree(Tree[NodeData]):
         self._now = snapshot.taken_at
         root = snapshot.root
         self._expire_flashes()
+        newly_affected = snapshot.affected ^ self._affected
+        self._affected = snapshot.affected
         if root is None:
             return
         text = self.filter_text.strip().lower()
@@ -117,6 +123,8 @@ class SupervisionTree(Tree[NodeData]):
                 self.cursor_line = 0
             return
         self._sync(self.root, root, force)
+        if newly_affected:
+            self._relabel_pids(newly_affected)
 
     def get_label_width(self, node: TreeNode[NodeData]) -> int:
         """The cells of a node's label, from the width kept when it was labelled (no rendering)."""
@@ -237,7 +245,7 @@ class SupervisionTree(Tree[NodeData]):
         parent_data = parent.data
         path = (*(() if parent_data is None else parent_data.path), snap.slot)
         data = NodeData(path, snap)
-        label = node_label(snap)
+        label = node_label(snap, affected=snap.pid is not None and snap.pid in self._affected)
         data.width = label.cell_len
         node = parent.add(label, data, before=before, expand=snap.is_supervisor and not snap.folded,
                           allow_expand=snap.is_supervisor)
@@ -278,9 +286,18 @@ class SupervisionTree(Tree[NodeData]):
     def _relabel(self, node: TreeNode[NodeData]) -> None:
         data = node.data
         assert data is not None
-        label = node_label(data.node, flashing=data.flash_until > self._now, vanished=data.vanished)
+        pid = data.node.pid
+        label = node_label(data.node, flashing=data.flash_until > self._now, vanished=data.vanished,
+                           affected=pid is not None and pid in self._affected)
         data.width = label.cell_len
         node.set_label(label)
+
+    def _relabel_pids(self, pids: frozenset[Pid]) -> None:
+        """Relabel the nodes of `pids` (they became or stopped being affected by a drill)."""
+        for node in list(self._tree_nodes.values()):
+            data = node.data
+            if data is not None and data.node.pid is not None and data.node.pid in pids:
+                self._relabel(node)
 
     def _expire_flashes(self) -> None:
         if not self._flashing:

@@ -154,7 +154,7 @@ async def test_read_only_greys_and_refuses_destructive_keys() -> None:
     async with app.run_test(size=(160, 48)) as pilot:
         snapshot = await started(app, pilot)
         await select(app, pilot, "store")
-        for action in ("kill", "kill_with_reason", "terminate", "restart"):
+        for action in ("kill", "kill_with_reason", "terminate", "restart", "drills"):
             assert app.check_action(action, ()) is None
         await pilot.press("k", "K", "t", "r")
         after = await until(app, pilot, lambda s: True)
@@ -215,15 +215,6 @@ async def test_p_pauses_and_plus_minus_change_the_refresh_interval() -> None:
         assert app.refresh_interval == 0.5
         await pilot.press("p")
         assert not app.paused
-
-
-async def test_d_says_drills_arrive_with_issue_6() -> None:
-    app = make_app()
-    async with app.run_test(size=(160, 48)) as pilot:
-        await started(app, pilot)
-        await pilot.press("d")
-        await pilot.pause()
-        assert [notification.message for notification in app._notifications] == ["drills arrive with issue 6"]
 
 
 async def test_question_mark_shows_help_with_every_key() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from observer.journal import MISSING, Cascade, Journal, LogNote
+from observer.journal import MISSING, Cascade, DrillStepNote, DrillVerdict, Journal, LogNote
 from observer.runtime import Pid, Runtime, RuntimeEvent, Supervisor
 
 from .trees import Watcher, Worker
@@ -145,3 +145,19 @@ def test_a_storm_across_siblings_of_a_one_for_one_supervisor_counts_the_children
         journal.record(event("restart_ended", old, number + 0.6, other=SUP, name=child))
     [cascade] = journal.entries()
     assert isinstance(cascade, Cascade) and (cascade.repeats, cascade.children, cascade.child) == (30, 3, "w2")
+
+
+def test_drill_steps_and_verdicts_are_log_entries_in_order_between_the_cascades() -> None:
+    journal = Journal()
+    journal.note(0.0, "drill d: running live")
+    rest_for_one_cascade(journal, start=1.0)
+    version = journal.version
+    step = DrillStepNote(2.0, "d", "kill a", 0.001)
+    verdict = DrillVerdict(2.0, "d", True, 0.002, steps=1)
+    journal.drill(step)
+    journal.drill(verdict)
+    entries = journal.entries()
+    assert [type(entry) for entry in entries] == [LogNote, Cascade, DrillStepNote, DrillVerdict]
+    assert entries[2:] == (step, verdict) and journal.version == version + 2
+    rest_for_one_cascade(journal, start=3.0, new=(Pid(20), Pid(21)))
+    assert len(journal.entries()) == 5, "a cascade after a drill entry is not folded into the one before it"

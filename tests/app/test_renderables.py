@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from rich.console import Console
 
-from observer.journal import MISSING, Cascade, CascadeStep, LogNote
+from observer.journal import MISSING, Cascade, CascadeStep, DrillCheck, DrillStepNote, DrillVerdict, LogNote
 from observer.renderables import units
 from observer.renderables.bars import bucket_bar, filled_cells
 from observer.renderables.cascade import log_entry
+from observer.renderables.drill import FAIL_VERDICT, PASS_VERDICT, drill_lines
 from observer.renderables.history import history_line
-from observer.renderables.labels import node_label
+from observer.renderables.labels import AFFECTED, node_label
 from observer.runtime import Pid
 from observer.snapshot import BucketView, NodeSnapshot
 
@@ -44,6 +45,14 @@ def test_labels_show_status_id_pid_strategy_and_restarts() -> None:
 def test_the_flash_and_vanished_styles_differ_from_the_plain_label() -> None:
     normal, flashing = node_label(node()), node_label(node(), flashing=True)
     assert normal.plain == flashing.plain and normal.spans != flashing.spans
+
+
+def test_a_process_a_drill_touched_is_marked_and_drawn_over_the_flash() -> None:
+    affected = node_label(node(restarts=1), affected=True)
+    assert affected.plain == "● services <0.9.0> one_for_one ↻1 ◆ drill"
+    assert any(span.style == AFFECTED for span in affected.spans)
+    assert node_label(node(restarts=1), affected=True, flashing=True).spans == affected.spans
+    assert node_label(node(), affected=True, vanished=True).plain.endswith(" vanished")
 
 
 def test_bucket_bars_use_the_limit_as_their_full_scale() -> None:
@@ -86,6 +95,40 @@ def test_open_given_up_and_repeated_cascades_say_so() -> None:
     assert "×300 in a row" in plain(log_entry(storm, started_at=0.0))
     note = LogNote(65.25, "k: exit kill sent to store <0.2.0>")
     assert plain(log_entry(note, started_at=0.0)) == "+01:05.250 k: exit kill sent to store <0.2.0>"
+
+
+def test_a_drill_step_says_what_happened_and_ticks_or_crosses_each_expectation() -> None:
+    step = DrillStepNote(
+        70.0, "one-for-one-isolation", "kill rate_limiter", 0.0032,
+        happened=("<0.6.0> exited with 'killed'; restarted as <0.15.0>",),
+        checks=(DrillCheck("only rate_limiter has a new pid", True, "[a]", "[a]"),
+                DrillCheck("services started only rate_limiter", False, "[rate_limiter]", "[]")),
+    )
+    assert not step.passed
+    assert plain(log_entry(step, started_at=10.0), width=120).splitlines() == [
+        "+01:00.000 ◆ one-for-one-isolation · kill rate_limiter ✗ 3.2 ms",
+        "             · <0.6.0> exited with 'killed'; restarted as <0.15.0>",
+        "             ✓ only rate_limiter has a new pid",
+        "             ✗ services started only rate_limiter: expected [rate_limiter], got []",
+    ]
+    broken = DrillStepNote(0.0, "d", "kill a path", 0.0, error="DrillError: no such child")
+    assert not broken.passed
+    assert [line.plain for line in drill_lines(broken)] == ["◆ d · kill a path ✗ 0.0 ms",
+                                                            "  ✗ DrillError: no such child"]
+    assert DrillStepNote(0.0, "d", "s", 0.0, checks=(DrillCheck("c", True, "1", "1"),)).passed
+
+
+def test_a_drill_verdict_is_pass_or_fail_in_ms_and_a_fail_says_why() -> None:
+    passed = DrillVerdict(70.0, "one-for-one-isolation", True, 0.0041, steps=1)
+    assert plain(log_entry(passed, started_at=10.0)) == "+01:00.000 drill one-for-one-isolation: PASS in 4.1 ms"
+    [line] = drill_lines(passed)
+    assert any(span.style == PASS_VERDICT for span in line.spans)
+    failed = DrillVerdict(0.0, "rest-for-one-cascade", False, 0.0125, steps=3, failed_steps=1)
+    [line] = drill_lines(failed)
+    assert line.plain == "drill rest-for-one-cascade: FAIL in 12.5 ms — 1 of 3 steps failed"
+    assert any(span.style == FAIL_VERDICT for span in line.spans)
+    raised = DrillVerdict(0.0, "x", False, 0.001, error="RuntimeError: boom")
+    assert drill_lines(raised)[0].plain == "drill x: FAIL in 1.0 ms — stopped by RuntimeError: boom"
 
 
 def test_units() -> None:

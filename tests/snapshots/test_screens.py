@@ -11,11 +11,18 @@ from typing import Any
 from textual.pilot import Pilot
 
 from observer.journal import Cascade
+from observer.runtime import Pid, Runtime
+from observer.system import start_system
 from tests.app.helpers import fixed_clock, make_app, started, until
 
 SIZE = (160, 48)
 
 SnapCompare = Callable[..., bool]
+
+
+async def quiet_system(rt: Runtime) -> Pid:
+    """The default system without its workload: nothing moves on its own."""
+    return await start_system(rt, workload=False)
 
 
 async def _started(pilot: Pilot[Any]) -> None:
@@ -52,13 +59,30 @@ def test_rest_for_one_cascade_in_the_log(snap_compare: SnapCompare) -> None:
 
 def test_help_screen(snap_compare: SnapCompare) -> None:
     """You should see the help over the main screen: every key (k, K, t, r, R, /, p, +, -, d, ?, q) with what it
-    does, the tree keys, ctrl+p for the palette, and the colour legend."""
+    does (d: pick a built-in drill and run it live), the tree keys, ctrl+p for the palette, and the colour legend
+    with a last line for "◆ drill" (touched by the drill running live)."""
     app = make_app(clock=fixed_clock)
     assert snap_compare(app, terminal_size=SIZE, run_before=_started, press=["question_mark"])
 
 
 def test_read_only_footer(snap_compare: SnapCompare) -> None:
-    """You should see READ-ONLY in the header and, in the footer, Kill, Kill with…, Terminate and Restart child
-    greyed out (disabled); Filter, Pause, Faster, Slower, Drills, Help and Quit as usual."""
+    """You should see READ-ONLY in the header and, in the footer, Kill, Kill with…, Terminate, Restart child and
+    Drills greyed out (disabled; drills kill processes); Filter, Pause, Faster, Slower, Help and Quit as usual."""
     app = make_app(clock=fixed_clock, read_only=True)
     assert snap_compare(app, terminal_size=SIZE, run_before=_started)
+
+
+def test_drill_picker(snap_compare: SnapCompare) -> None:
+    """You should see, over the default system's tree, the drill picker: "Run a drill on this system", the nine
+    built-in drills with their descriptions in two columns (rest-for-one-cascade first, highlighted), and the hint
+    that enter runs the drill on this runtime and escape closes."""
+    app = make_app(quiet_system, clock=fixed_clock)
+    assert snap_compare(app, terminal_size=SIZE, run_before=_started, press=["d"])
+
+
+def test_drill_picker_on_a_user_tree(snap_compare: SnapCompare) -> None:
+    """You should see, over the demo tree, the drill picker saying in warning colour that the built-in drills need
+    the default system (root registered as 'system', this app hosts demo_tree; observer drill --file for your own
+    tree), the nine drills greyed out, and "escape closes"."""
+    app = make_app(clock=fixed_clock)
+    assert snap_compare(app, terminal_size=SIZE, run_before=_started, press=["d"])
