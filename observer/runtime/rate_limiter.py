@@ -256,6 +256,7 @@ class RateLimiter(Server):
     check-and-increment is atomic for any number of concurrent callers.
     """
 
+    trap_exits = True  # so that a shutdown runs terminate, which cancels the sweep timers
     _table: BucketTable
     _sweep_timers: dict[Hashable, _SweepTimer]
 

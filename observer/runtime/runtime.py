@@ -178,18 +178,19 @@ class Runtime:
 
     async def _shutdown(self) -> None:
         current = asyncio.current_task()
-        for proc in reversed(list(self._procs.values())):
-            if proc._dead or proc._task is current:
-                continue
-            if proc._parent is not None and proc._parent in self._procs:
-                continue  # its live parent stops it
-            gone = self._exit_future(proc)
-            self._exit_signal(proc, None, SHUTDOWN, via_link=False)
-            self._drain()
-            try:
-                await asyncio.wait_for(gone, self.shutdown_timeout)
-            except TimeoutError:
-                logger.warning("%r did not stop within %ss of shutdown; killing it", proc, self.shutdown_timeout)
+        signalled: set[Pid] = set()
+        while roots := self._unsignalled_roots(signalled, current):
+            for proc in roots:  # newest first; a root's children become roots when it is gone
+                signalled.add(proc.pid)
+                if proc._dead:
+                    continue
+                gone = self._exit_future(proc)
+                self._exit_signal(proc, None, SHUTDOWN, via_link=False)
+                self._drain()
+                try:
+                    await asyncio.wait_for(gone, self.shutdown_timeout)
+                except TimeoutError:
+                    logger.warning("%r did not stop within %ss of shutdown; killing it", proc, self.shutdown_timeout)
         for proc in reversed(list(self._procs.values())):
             if proc._task is not current:
                 self._kill(proc, KILLED)
@@ -197,6 +198,15 @@ class Runtime:
         await self._await_tasks()
         assert self._call_timeouts is not None
         self._call_timeouts.cancel()
+
+    def _unsignalled_roots(self, signalled: set[Pid], current: asyncio.Task[Any] | None) -> list[Process]:
+        """Live processes without a live parent that have not had their shutdown signal, newest first."""
+        procs = self._procs
+        return [
+            proc for proc in reversed(list(procs.values()))
+            if proc.pid not in signalled and proc._task is not current
+            and (proc._parent is None or proc._parent not in procs)
+        ]
 
     async def _await_tasks(self) -> None:
         """Wait for every task the runtime started to finish (killed ones unwind their `finally` blocks).
@@ -624,7 +634,10 @@ class Runtime:
             for other_pid in proc._links:
                 other = self._procs[other_pid]
                 other._links.discard(pid)  # type: ignore[union-attr]
-                self._signals.append((other, pid, reason, True))
+                if other.trap_exits:  # delivered now, like the Downs: arrival order is exit order
+                    other._mailbox.put(ExitMessage(pid, reason))
+                elif not _is_normal(reason):  # the partner dies too: queued, so cascades stay iterative
+                    self._signals.append((other, pid, reason, True))
             proc._links = None
         self.generation += 1
         if self._subscribers:
@@ -635,7 +648,7 @@ class Runtime:
     def _link(self, proc: Process, pid: Pid) -> None:
         if not isinstance(pid, Pid):
             raise InvalidArgument(f"link() needs a Pid, got {pid!r}")
-        if pid is proc.pid:
+        if pid is proc.pid or proc._dead:  # a dead process (code in a killed body's finally) links nothing
             return
         other = self._procs.get(pid)
         if other is None:
@@ -673,7 +686,7 @@ class Runtime:
             raise InvalidArgument(f"monitor() needs a Pid, got {pid!r}")
         ref = Ref(next(self._ref_ids))
         target = self._procs.get(pid)
-        if target is None:
+        if target is None or proc._dead:  # a dead watcher holds no monitor: it only gets the "noproc"
             proc._mailbox.put(Down(ref, pid, NOPROC))
             return ref
         if proc._monitors is None:
@@ -700,7 +713,7 @@ class Runtime:
             self.generation += 1
             if self._subscribers:
                 self._emit("demonitored", proc.pid, other=target_pid)
-        if flush:
+        elif flush:  # only a monitor that already fired can have its Down queued
             proc._mailbox.remove_first(lambda message: type(message) is Down and message.ref is ref)
         return target_pid is not None
 

@@ -82,6 +82,9 @@ class Server:
             return await ack
         except CallExit as exc:
             raise StartError(exc.reason) from None
+        except asyncio.CancelledError:
+            rt.exit(pid, "kill")  # the caller gave up on the start: so does the child (as proc_lib does)
+            raise
         finally:
             proc._calls.discard(ack)
             if not proc._calls:
@@ -160,13 +163,16 @@ class Server:
         except BaseException as exc:
             if not proc._dead:  # init failed: the parent hears it from start_link, not as a signal
                 self._unlink_parent(proc)
-                ack.set_exception(StartError(exc.reason if isinstance(exc, Exit) else exc))
+                if not ack.done():  # done: the caller gave up waiting (and is killing us)
+                    ack.set_exception(StartError(exc.reason if isinstance(exc, Exit) else exc))
             raise
         if result is IGNORE:
             self._unlink_parent(proc)
-            ack.set_result(None)
+            if not ack.done():
+                ack.set_result(None)
             return
-        ack.set_result(proc.pid)
+        if not ack.done():
+            ack.set_result(proc.pid)
         await self._loop(proc)
 
     def _unlink_parent(self, proc: Process) -> None:
@@ -194,7 +200,8 @@ class Server:
                 else:
                     await self.handle_info(message)
         except Exit as exc:
-            await self.terminate(exc.reason)
+            if not proc._dead:  # dead already: killed by a signal it caused itself, so no terminate
+                await self.terminate(exc.reason)
             raise
         except asyncio.CancelledError:
             raise  # killed: terminate does not run

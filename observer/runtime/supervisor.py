@@ -359,7 +359,7 @@ class Supervisor(Server):
     async def _add_child(self, spec: ChildSpec) -> Any:
         existing = self._children.get(spec.id)
         if existing is not None:
-            if isinstance(existing.pid, Pid):
+            if existing.pid is not None:  # running, or "restarting" (OTP: {already_started, restarting})
                 return Failure(AlreadyStarted(existing.pid, f"child {spec.id!r}"))
             return Failure(AlreadyPresent(f"child {spec.id!r} is already present (not running); "
                                           "use restart_child or delete_child"))

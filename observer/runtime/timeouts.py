@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 from .errors import CallTimeout
@@ -18,11 +19,12 @@ class _TimeoutQueue:
     head on each `add`, and when the timer fires.
     """
 
-    __slots__ = ("_entries", "_loop", "_timeout", "_timer")
+    __slots__ = ("_entries", "_loop", "_on_empty", "_timeout", "_timer")
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, timeout: float) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, timeout: float, on_empty: Callable[[float], None]) -> None:
         self._loop = loop
         self._timeout = timeout
+        self._on_empty = on_empty  # told when the queue has nothing left, so one-off timeouts do not pile up
         self._entries: deque[tuple[float, asyncio.Future[Any], Any, Any]] = deque()
         self._timer: asyncio.TimerHandle | None = None
 
@@ -47,6 +49,8 @@ class _TimeoutQueue:
             entries.popleft()
         if entries:
             self._timer = self._loop.call_at(entries[0][0], self._expire)
+        else:
+            self._on_empty(self._timeout)
 
     def cancel(self) -> None:
         if self._timer is not None:
@@ -72,8 +76,11 @@ class CallTimeouts:
         """Fail `future` with CallTimeout after `timeout` seconds unless it is done by then."""
         queue = self._queues.get(timeout)
         if queue is None:
-            queue = self._queues[timeout] = _TimeoutQueue(self._loop, timeout)
+            queue = self._queues[timeout] = _TimeoutQueue(self._loop, timeout, self._drop)
         queue.add(future, dest, request)
+
+    def _drop(self, timeout: float) -> None:
+        del self._queues[timeout]
 
     def cancel(self) -> None:
         """Drop every deadline and timer (the runtime is stopping)."""

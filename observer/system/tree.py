@@ -7,9 +7,11 @@ from collections.abc import Awaitable, Callable
 
 from observer.runtime import (
     AlreadyStarted,
+    CallExit,
     ChildSpec,
     DynamicSupervisor,
     InvalidArgument,
+    NoProc,
     Pid,
     Registry,
     Runtime,
@@ -108,7 +110,11 @@ async def _start_rate_limiter() -> Pid:
     rt = current_runtime()
     pid = await RateLimiter.start_link(rt, name="rate_limiter")
     assert pid is not None
-    await RateLimiter.configure(rt, pid, AGENT_ACTIONS, scale_ms=1000, limit=AGENT_ACTIONS_PER_SECOND)
+    try:
+        await RateLimiter.configure(rt, pid, AGENT_ACTIONS, scale_ms=1000, limit=AGENT_ACTIONS_PER_SECOND)
+    except (CallExit, NoProc):
+        rt.exit(pid, "kill")  # not a child yet: nobody else would stop it
+        raise
     return pid
 
 
