@@ -9,6 +9,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+REFERENCE_ROUND_TRIP_US = 5.3
+"""The asyncio.Queue round trip on the machine where DESIGN.md's µs targets were set (section 8)."""
+
+
+def reference_ratio(target_us: float) -> float:
+    """A µs target of DESIGN.md as a ratio to the asyncio round trip, so any machine can be judged by it."""
+    return target_us / REFERENCE_ROUND_TRIP_US
+
 
 @dataclass(frozen=True, slots=True)
 class Figure:

@@ -10,7 +10,7 @@ from typing import Any
 from observer.runtime import Caller, Down, DynamicSupervisor, Pid, Runtime, Server, Supervisor
 
 from .baseline import queue_round_trip
-from .core import Benchmark, Context, Figure, repeat
+from .core import Benchmark, Context, Figure, reference_ratio, repeat
 
 
 class Worker(Server):
@@ -41,7 +41,7 @@ async def crash_to_answer(ctx: Context) -> Figure:
     median = statistics.median(times)
     return Figure(
         "crash → restarted child answers a call", median, "µs", best=min(times), ratio=median / baseline,
-        target="≤ 50 µs median", ok=median <= 50,
+        target=f"≤ 50 µs on the reference (≤ {reference_ratio(50):.1f}×)", ok=median / baseline <= reference_ratio(50),
         detail=f"{kills:,} kills of a one_for_one Worker, each timed until a call to its new pid returned "
         "(triotp 178 µs, Erlang 14 µs)",
     )
@@ -54,20 +54,24 @@ async def dynamic_start(ctx: Context) -> Figure:
         sup = await DynamicSupervisor.start_link(rt)
         spec = Worker.child_spec(id="worker")
         per_thousand: list[float] = []
-        began = perf_counter()
+        ratios: list[float] = []
         for _ in range(n // 1000):
+            baseline = await queue_round_trip()  # paired with each batch: contention comes and goes
             started = perf_counter()
             for _ in range(1000):
                 await DynamicSupervisor.start_child(rt, sup, spec)
             per_thousand.append((perf_counter() - started) / 1000 * 1e6)
-        total = (perf_counter() - began) / n * 1e6
-        baseline = await queue_round_trip()
+            ratios.append(per_thousand[-1] / baseline)
     first, last = per_thousand[0], per_thousand[-1]
     flat = last <= 2 * first
+    median = statistics.median(per_thousand)
+    ratio = statistics.median(ratios)
     return Figure(
-        f"DynamicSupervisor.start_child, {n:,} children", total, "µs/child", ratio=total / baseline,
-        target="≤ 25 µs, last 1k ≤ 2× first", ok=total <= 25 and flat,
-        detail=f"first thousand {first:.1f} µs, last {last:.1f} µs per child (gc on; triotp 390 µs)",
+        f"DynamicSupervisor.start_child, {n:,} children", median, "µs/child", best=min(per_thousand), ratio=ratio,
+        target=f"≤ 25 µs on the reference (≤ {reference_ratio(25):.1f}×), last 1k ≤ 2× first",
+        ok=ratio <= reference_ratio(25) and flat,
+        detail=f"batches of 1,000, each paired with a baseline; first thousand {first:.1f} µs, last {last:.1f} µs "
+        "per child (gc on; triotp 390 µs)",
     )
 
 
