@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from math import floor
+from types import MappingProxyType
 from typing import Any
 
 from .errors import InvalidArgument, InvalidLimiterConfig, UnknownLimiter
@@ -15,6 +16,11 @@ from .runtime import Dest, Runtime
 from .server import Server
 
 __all__ = ["Bucket", "BucketTable", "Decision", "RateLimiter", "UnknownLimiter"]
+
+Limits = tuple[int, int]
+"""A limiter's `(scale_ms, limit)`."""
+
+EMPTY: Mapping[Hashable, Limits] = MappingProxyType({})
 
 _DEFAULT_CLEANUP_INTERVAL_MS = 60_000
 _CACHED_DECISIONS = 1024  # allowed decisions for counts 1..this are built once per table
@@ -261,9 +267,24 @@ class RateLimiter(Server):
     _sweep_timers: dict[Hashable, _SweepTimer]
 
     @classmethod
-    async def start_link(cls, rt: Runtime, *args: Any, name: str | None = "rate_limiter") -> Pid | None:
-        """Start a rate limiter registered as `name`, linked to the current process."""
-        return await super().start_link(rt, *args, name=name)
+    async def start_link(
+        cls, rt: Runtime, *args: Any, name: str | None = "rate_limiter", limiters: Mapping[Hashable, Limits] = EMPTY
+    ) -> Pid | None:
+        """Start a rate limiter registered as `name`, linked to the current process.
+
+        Args:
+            rt: the runtime.
+            *args: passed on to `init` (none are needed).
+            name: the name to register.
+            limiters: limiter id -> `(scale_ms, limit)`, configured in `init`, so
+                no check can meet them unknown (as it could between a restart and a `configure`).
+
+        Raises:
+            InvalidLimiterConfig: a limiter's settings are invalid.
+        """
+        for limiter_id, (scale_ms, limit) in limiters.items():
+            _check_config(limiter_id, scale_ms, limit)
+        return await super().start_link(rt, *args, dict(limiters), name=name)
 
     @classmethod
     async def configure(
@@ -322,9 +343,12 @@ class RateLimiter(Server):
         """The bucket table this server owns, for observers on the same loop (read-only use)."""
         return self._table
 
-    async def init(self) -> None:
+    async def init(self, limiters: Mapping[Hashable, Limits] | None = None) -> None:
         self._table = BucketTable(self.runtime.clock)
         self._sweep_timers = {}
+        for limiter_id, (scale_ms, limit) in (limiters or {}).items():
+            self._table.configure(limiter_id, scale_ms=scale_ms, limit=limit)
+            self._arm_sweep(limiter_id, _DEFAULT_CLEANUP_INTERVAL_MS)
 
     async def handle_call(self, request: Any, caller: Caller) -> Any:
         match request:

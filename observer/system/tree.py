@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Hashable
 
 from observer.runtime import (
     AlreadyStarted,
-    CallExit,
     ChildSpec,
     DynamicSupervisor,
     InvalidArgument,
-    NoProc,
     Pid,
     Registry,
     Runtime,
@@ -105,17 +103,10 @@ async def start_system(
     )
 
 
-async def _start_rate_limiter() -> Pid:
-    """Start the rate limiter already configured, so no check ever meets an unknown limiter."""
-    rt = current_runtime()
-    pid = await RateLimiter.start_link(rt, name="rate_limiter")
-    assert pid is not None
-    try:
-        await RateLimiter.configure(rt, pid, AGENT_ACTIONS, scale_ms=1000, limit=AGENT_ACTIONS_PER_SECOND)
-    except (CallExit, NoProc):
-        rt.exit(pid, "kill")  # not a child yet: nobody else would stop it
-        raise
-    return pid
+async def _start_rate_limiter() -> Pid | None:
+    """The rate limiter, configured in its init: no check can ever meet an unknown limiter."""
+    limits: dict[Hashable, tuple[int, int]] = {AGENT_ACTIONS: (1000, AGENT_ACTIONS_PER_SECOND)}
+    return await RateLimiter.start_link(current_runtime(), name="rate_limiter", limiters=limits)
 
 
 def _agent_supervisor_starter(agent_ids: list[str]) -> Callable[[], Awaitable[Pid]]:

@@ -295,3 +295,18 @@ async def test_start_link_registers_rate_limiter_by_default(rt: Runtime) -> None
     assert pid is not None and rt.whereis("rate_limiter") is pid
     await RateLimiter.configure(rt, "rate_limiter", "api", scale_ms=1000, limit=1)
     assert await RateLimiter.check(rt, "rate_limiter", "api", "k") == Decision(True, 1)
+
+
+async def test_limiters_given_at_start_are_configured_before_any_check() -> None:
+    async with Runtime() as rt:
+        server = await RateLimiter.start_link(rt, name="limits", limiters={"api": (60_000, 2)})
+        assert server is not None
+        decisions = [await RateLimiter.check(rt, server, "api", "user") for _ in range(3)]
+        assert [decision.allowed for decision in decisions] == [True, True, False]
+
+
+async def test_invalid_limiters_given_at_start_are_rejected_before_starting() -> None:
+    async with Runtime() as rt:
+        with pytest.raises(InvalidLimiterConfig, match="limit"):
+            await RateLimiter.start_link(rt, name="limits", limiters={"api": (60_000, 0)})
+        assert rt.processes() == []
