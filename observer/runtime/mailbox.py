@@ -48,11 +48,18 @@ class Mailbox:
 
     def remove_first(self, match: Callable[[Any], bool]) -> bool:
         """Remove the oldest message `match` accepts; return whether one was removed."""
+        return self.take_first(match) is not None
+
+    def take_first(self, match: Callable[[Any], bool]) -> Any:
+        """Remove and return the oldest message `match` accepts, or None (without waiting).
+
+        For matches that never accept None itself.
+        """
         for index, message in enumerate(self._messages):
             if match(message):
                 del self._messages[index]
-                return True
-        return False
+                return message
+        return None
 
     async def get(self, match: Callable[[Any], bool] | None = None, timeout: float | None = None) -> Any:
         """Take the oldest message (that `match` accepts), waiting up to `timeout` seconds.

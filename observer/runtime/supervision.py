@@ -114,13 +114,6 @@ def _down_of(ref: Ref) -> Callable[[Any], bool]:
     return lambda message: type(message) is Down and message.ref is ref
 
 
-async def _take_queued(process: Process, match: Callable[[Any], bool]) -> Any:
-    try:
-        return await process.receive(match, timeout=0)
-    except TimeoutError:
-        return None
-
-
 async def stop_child_process(process: Process, pid: Pid, shutdown: Any) -> Any:
     """Stop one child by its shutdown spec (OTP's `shutdown/2`); return its exit reason.
 
@@ -131,7 +124,7 @@ async def stop_child_process(process: Process, pid: Pid, shutdown: Any) -> Any:
     runtime = process.runtime
     ref = process.monitor(pid)
     process.unlink(pid)
-    own_exit = await _take_queued(process, _exit_from(pid))
+    own_exit = process._mailbox.take_first(_exit_from(pid))
     if own_exit is not None:
         process.demonitor(ref, flush=True)
         return own_exit.reason
