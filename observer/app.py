@@ -23,6 +23,7 @@ from observer.journal import MISSING, DrillCheck, DrillStepNote, DrillVerdict, J
 from observer.renderables import units
 from observer.runtime import DynamicSupervisor, ObserverError, Pid, Runtime, Supervisor
 from observer.snapshot import FOLD_OVER, HostStats, NodeSnapshot, Snapshot, SnapshotBuilder
+from observer.targets import Factory
 from observer.widgets.buckets_panel import BucketsPanel
 from observer.widgets.drill_picker import DrillPicker
 from observer.widgets.event_log import EventLog
@@ -38,9 +39,6 @@ from observer.widgets.supervision_tree import NodeData, SupervisionTree
 if TYPE_CHECKING:
     from observer.drills.builtin import Drill
     from observer.drills.report import DrillReport, StepReport
-
-Factory = Callable[[Runtime], Awaitable[Pid]]
-"""`async def factory(rt) -> Pid`: starts a tree in `rt` and returns its root."""
 
 REFRESH_STEPS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0)
 """The refresh intervals `+` and `-` step through, in seconds."""

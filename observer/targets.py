@@ -12,6 +12,7 @@ from typing import Any, cast
 from observer.runtime import ObserverError, Pid, Runtime
 
 Factory = Callable[[Runtime], Awaitable[Pid]]
+"""`async def factory(rt) -> Pid`: starts a tree in `rt` and returns its root."""
 
 
 class TargetError(ObserverError):

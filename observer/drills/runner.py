@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from observer.runtime import Pid, Runtime
+from observer.targets import Factory
 
 from .builtin import Drill
 from .context import DrillContext
 from .report import DrillReport, StepReport
 
-Factory = Callable[[Runtime], Awaitable[Pid]]
 logger = logging.getLogger("observer.drills")
 
 

@@ -8,8 +8,9 @@ from typing import Any
 from textual.pilot import Pilot
 from textual.widgets.tree import TreeNode
 
-from observer.app import Factory, ObserverApp
+from observer.app import ObserverApp
 from observer.snapshot import HostStats, Snapshot
+from observer.targets import Factory
 from observer.widgets.supervision_tree import NodeData, SupervisionTree
 
 from .trees import demo_tree
