@@ -10,16 +10,16 @@ from typing import TYPE_CHECKING, NoReturn
 if TYPE_CHECKING:
     from observer.targets import Factory
 
-class _Parser(argparse.ArgumentParser):
+class OneLineParser(argparse.ArgumentParser):
     """An argument parser whose usage errors are one line on stderr (exit status 2)."""
 
     def error(self, message: str) -> NoReturn:
-        """Print ``observer: error: <message> (try <prog> --help)`` and exit with status 2.
+        """Print ``<prog>: error: <message> (try <prog> --help)`` and exit with status 2.
 
         Args:
             message: argparse's description of what was wrong.
         """
-        self.exit(2, f"observer: error: {' '.join(message.split())} (try {self.prog} --help)\n")
+        self.exit(2, f"{self.prog}: error: {' '.join(message.split())} (try {self.prog} --help)\n")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -42,6 +42,8 @@ def main(argv: list[str] | None = None) -> int:
         return drill_main(arguments[1:])
     parser = _build_parser()
     args, unrecognized = parser.parse_known_args(arguments)
+    if args.command == "drill":
+        parser.error("`drill` comes first: observer drill [options] (its options are its own)")
     if unrecognized:
         parser.error(f"unrecognized arguments: {' '.join(unrecognized)}")
     factory = None if args.app is None else _load_app_factory(parser, args.app)
@@ -62,7 +64,7 @@ def run_app(factory: Factory | None, *, read_only: bool, refresh_interval: float
     ObserverApp(factory=factory, read_only=read_only, refresh_interval=refresh_interval).run()
 
 
-def _load_app_factory(parser: _Parser, target: str) -> Factory:
+def _load_app_factory(parser: OneLineParser, target: str) -> Factory:
     """Import an ``--app`` target, or exit with one line on stderr (status 2) saying why it cannot be used."""
     from observer.targets import TargetError, load_factory
 
@@ -72,13 +74,13 @@ def _load_app_factory(parser: _Parser, target: str) -> Factory:
         parser.error(str(error))
 
 
-def _build_parser() -> _Parser:
+def _build_parser() -> OneLineParser:
     """Build the parser for ``observer`` and its ``drill`` subcommand."""
-    parser = _Parser(prog="observer", description="Watch an observer.runtime supervision tree live.")
+    parser = OneLineParser(prog="observer", description="Watch an observer.runtime supervision tree live.")
     parser.add_argument(
         "--app",
         metavar="MODULE:FACTORY",
-        type=_app_target,
+        type=app_target,
         help="host your own tree: `async def factory(rt) -> Pid` in an importable module",
     )
     parser.add_argument("--read-only", action="store_true", help="disable every destructive key binding")
@@ -119,21 +121,14 @@ def _positive_seconds(text: str) -> float:
     return seconds
 
 
-def _app_target(text: str) -> str:
-    """Check that an ``--app`` value has the shape ``package.module:factory``.
-
-    Only the shape is checked here; the module is imported when the app starts.
-
-    Args:
-        text: The command line value.
-
-    Returns:
-        The value unchanged.
+def app_target(text: str) -> str:
+    """Check that an ``--app`` value has the shape ``package.module:factory``; it is imported later.
 
     Raises:
-        argparse.ArgumentTypeError: The value is not dotted identifiers, a colon and an identifier.
+        argparse.ArgumentTypeError: The value is not dotted identifiers, a colon and a dotted identifier.
     """
-    module, colon, factory = text.partition(":")
-    if not (colon and factory.isidentifier() and all(part.isidentifier() for part in module.split("."))):
+    from observer.targets import well_formed
+
+    if not well_formed(text):
         raise argparse.ArgumentTypeError(f"expected package.module:factory, got {text!r}")
     return text

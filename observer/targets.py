@@ -19,6 +19,12 @@ class TargetError(ObserverError):
     """An `--app` target cannot be used; the message says why in one line."""
 
 
+def well_formed(target: str) -> bool:
+    """True when `target` looks like `package.module:factory` (the factory may be a dotted path)."""
+    module, colon, attribute = target.partition(":")
+    return bool(colon) and all(part.isidentifier() for part in (*module.split("."), *attribute.split(".")))
+
+
 def load_factory(target: str) -> Factory:
     """Import `package.module:factory` and check it is an async function taking the runtime.
 
@@ -26,9 +32,9 @@ def load_factory(target: str) -> Factory:
         TargetError: the target is malformed, the module does not import, the
             attribute is missing, or it is not an async callable.
     """
-    module_name, colon, attribute = target.partition(":")
-    if not colon or not module_name or not attribute:
+    if not well_formed(target):
         raise TargetError(f"--app expects package.module:factory, got {target!r}")
+    module_name, _, attribute = target.partition(":")
     if os.getcwd() not in sys.path and "" not in sys.path:
         sys.path.insert(0, os.getcwd())  # as `python -m` would: a module in the working directory imports
     try:

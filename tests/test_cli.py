@@ -182,3 +182,11 @@ def test_python_m_observer_reports_a_bad_refresh_in_one_line() -> None:
         "observer: error: argument --refresh: must be a positive number of seconds, got '-1' "
         "(try observer --help)"
     )
+
+
+def test_drill_after_an_option_is_a_usage_error_not_the_app(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--read-only", "drill", "--list"])
+    assert exit_info.value.code == 2
+    [line] = capsys.readouterr().err.splitlines()
+    assert "`drill` comes first" in line

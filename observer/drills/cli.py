@@ -8,8 +8,8 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import NoReturn
 
+from observer.cli import OneLineParser
 from observer.targets import TargetError, load_factory
 
 from .builtin import BUILTIN_DRILLS, Drill, find_drill
@@ -18,15 +18,8 @@ from .runner import run_all
 from .toml_drill import DrillFileError, load_drill_file
 
 
-class _Parser(argparse.ArgumentParser):
-    """Usage errors are one line on stderr, exit status 2."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"observer drill: error: {' '.join(message.split())} (try observer drill --help)\n")
-
-
-def _parser() -> _Parser:
-    parser = _Parser(
+def _parser() -> OneLineParser:
+    parser = OneLineParser(
         prog="observer drill",
         description="Run kill-and-observe drills headless. Exit status: 0 all passed, 1 a drill failed, 2 bad usage.",
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +24,9 @@ from observer.runtime import (
 
 from .report import DrillReport, Expectation, StepReport
 
+KILL_TIMEOUT = 10.0
+"""Seconds a drill waits for a process it signalled to exit before failing the step (never a hang)."""
+
 
 class DrillError(ObserverError):
     """A drill could not do what it meant to (e.g. a path that names no process)."""
@@ -38,6 +41,7 @@ class KillOutcome:
     reason: Any  # the killed process's exit reason, from its Down
     events: tuple[RuntimeEvent, ...]  # every observation event from the kill until settled
     seconds: float
+    supervisor: Pid | None  # the killed process's supervisor (its parent) when it was killed
 
     def stopped(self, supervisor: Pid) -> list[str]:
         """Child ids `supervisor` stopped, in the order it stopped them."""
@@ -159,15 +163,28 @@ class DrillContext:
     async def kill(self, path: str, reason: Any = "kill") -> KillOutcome:
         """Send the process at `path` an exit signal and wait until its supervisors have acted on it."""
         pid = await self.resolve(path)
+        info = self.rt.process_info(pid)
+        if reason == "normal" or (info is not None and info.trap_exits and reason != "kill"):
+            raise DrillError(
+                f"{path}: exit reason {reason!r} would not end it (it "
+                f"{'traps exits' if info is not None and info.trap_exits else 'ignores normal'}); use 'kill'"
+            )
         chain = self.supervisors_above(pid)
         self.highlight([pid])
         first_event = len(self._events)
         started = time.perf_counter()
         ref = self.me.monitor(pid)
         self.rt.exit(pid, reason)
-        down = await self.me.receive(lambda m: type(m) is Down and m.ref is ref)
+        try:
+            down = await self.me.receive(lambda m: type(m) is Down and m.ref is ref, timeout=KILL_TIMEOUT)
+        except TimeoutError:
+            self.me.demonitor(ref, flush=True)
+            raise DrillError(f"{path}: still running {KILL_TIMEOUT:.0f} s after exit signal {reason!r}") from None
         await self.settle(chain)
-        outcome = KillOutcome(path, pid, down.reason, tuple(self._events[first_event:]), time.perf_counter() - started)
+        outcome = KillOutcome(
+            path, pid, down.reason, tuple(self._events[first_event:]), time.perf_counter() - started,
+            chain[0] if chain else None,
+        )
         self.highlight([e.pid for e in outcome.events if e.kind == "child_started"])
         return outcome
 
@@ -233,8 +250,3 @@ def _show(value: Any) -> str:
     if isinstance(value, (list, tuple)) and all(isinstance(item, str) for item in value):
         return "[" + ", ".join(value) + "]"
     return repr(value)
-
-
-def child_ids(children: Sequence[Child]) -> list[Hashable]:
-    """The ids of `children`, in order."""
-    return [child.id for child in children]

@@ -17,8 +17,8 @@ reason = "kill"                           # optional exit reason (default "kill"
 expect_exit_reason = "killed"             # optional: the killed process's exit reason
 expect_restarted = ["system/services/signal_router"]
 expect_unchanged = ["system/services/rate_limiter", "system/state_supervisor"]
-expect_stopped = []                       # child ids stopped by supervisors, in order
-expect_started = ["signal_router"]        # child ids started by supervisors, in order
+expect_stopped = []                       # child ids its supervisor stopped, in order
+expect_started = ["signal_router"]        # child ids its supervisor started, in order
 
 [[step]]
 name = "flood the limiter"
@@ -94,6 +94,8 @@ def load_drill_file(path: str | os.PathLike[str]) -> Drill:
         raise DrillFileError(f"{where}: not valid TOML: {error}") from None
     except OSError as error:
         raise DrillFileError(f"{where}: cannot read: {error.strerror}") from None
+    except UnicodeDecodeError as error:
+        raise DrillFileError(f"{where}: not UTF-8 text (byte {error.start}): a drill file is TOML") from None
     return parse_drill(document, where)
 
 
@@ -176,8 +178,8 @@ async def _run_step(ctx: DrillContext, spec: StepSpec) -> None:
         started: list[str] = []
         if "kill" in fields:
             kill = await ctx.kill(fields["kill"], fields.get("reason", "kill"))
-            stopped = [e.name or "?" for e in kill.events if e.kind == "child_stopped"]
-            started = [e.name or "?" for e in kill.events if e.kind == "child_started"]
+            if kill.supervisor is not None:  # what the killed process's own supervisor did, in order
+                stopped, started = kill.stopped(kill.supervisor), kill.started(kill.supervisor)
             step.happened.append(f"{kill.pid!r} exited with {kill.reason!r}")
             if "expect_exit_reason" in fields:
                 ctx.expect_equal(step, "exit reason", fields["expect_exit_reason"], str(kill.reason))

@@ -202,8 +202,10 @@ class DynamicSupervisor(Server):
                 await self._restart(message.key, child, message.last_pid)
 
     async def terminate(self, reason: Any) -> None:
+        ids = {child.pid: child.spec.id for child in self._children.values() if isinstance(child.pid, Pid)}
         running = [(child.pid, child.spec.shutdown) for child in self._children.values() if isinstance(child.pid, Pid)]
-        await stop_children_in_parallel(self._process, running)
+        for pid, exit_reason in (await stop_children_in_parallel(self._process, running)).items():
+            self._emit_stopped(pid, ids[pid], exit_reason)
         self._children.clear()
         self._by_pid.clear()
         self._restarting.clear()
@@ -223,6 +225,7 @@ class DynamicSupervisor(Server):
             key = next(self._keys)
             self._children[key] = _Child(spec, pid)
             self._by_pid[pid] = key
+            self.runtime._emit("child_started", pid, other=self.pid, name=child_label(spec.id))
         return result
 
     async def _terminate_child(self, pid: Pid) -> Any:
@@ -235,8 +238,12 @@ class DynamicSupervisor(Server):
         if key is None:
             return Failure(ChildNotFound(f"{pid!r} is not a child of this dynamic supervisor"))
         child = self._children.pop(key)
-        await stop_children_in_parallel(self._process, [(pid, child.spec.shutdown)])
+        reasons = await stop_children_in_parallel(self._process, [(pid, child.spec.shutdown)])
+        self._emit_stopped(pid, child.spec.id, reasons[pid])
         return None
+
+    def _emit_stopped(self, pid: Pid, child_id: Any, reason: Any) -> None:
+        self.runtime._emit("child_stopped", pid, other=self.pid, reason=reason, name=child_label(child_id))
 
     async def _child_exited(self, pid: Pid, reason: Any) -> None:
         key = self._by_pid.pop(pid, None)
@@ -274,6 +281,7 @@ class DynamicSupervisor(Server):
         child.pid = pid
         child.restarts += 1
         self._by_pid[pid] = key
+        self.runtime._emit("child_started", pid, other=self.pid, name=child_label(child.spec.id))
         self.runtime._note_restart(pid, self.pid, child.restarts)
 
     def _report(self, child: _Child) -> Child:

@@ -141,8 +141,12 @@ async def stop_child_process(process: Process, pid: Pid, shutdown: Any) -> Any:
     return down.reason
 
 
-async def stop_children_in_parallel(process: Process, children: Iterable[tuple[Pid, Any]]) -> None:
-    """Stop many children at once, each by its shutdown spec: total time ≈ the slowest, not the sum."""
+async def stop_children_in_parallel(process: Process, children: Iterable[tuple[Pid, Any]]) -> dict[Pid, Any]:
+    """Stop many children at once, each by its shutdown spec: total time ≈ the slowest, not the sum.
+
+    Returns:
+        Each child's exit reason, in the order they went.
+    """
     runtime = process.runtime
     loop_time = runtime._loop.time  # type: ignore[union-attr]
     pending: dict[Ref, Pid] = {}
@@ -161,6 +165,7 @@ async def stop_children_in_parallel(process: Process, children: Iterable[tuple[P
     def is_pending_down(message: Any) -> bool:
         return type(message) is Down and message.ref in pending
 
+    reasons: dict[Pid, Any] = {}
     while pending:
         while deadlines and deadlines[0][2] not in pending:
             heapq.heappop(deadlines)
@@ -174,7 +179,8 @@ async def stop_children_in_parallel(process: Process, children: Iterable[tuple[P
                 if ref in pending:
                     runtime.exit(pending[ref], KILL)
             continue
-        del pending[down.ref]
+        reasons[pending.pop(down.ref)] = down.reason
+    return reasons
 
 
 class Failure:

@@ -117,9 +117,8 @@ async def test_a_rest_for_one_kill_names_what_stopped_and_started_in_order() -> 
             "expect_restarted": ["system/services", "system/agent_supervisor"],
             "expect_unchanged": ["system/state_supervisor", "system/state_registry"],
             "expect_stopped": ["agent_supervisor"],  # the later sibling (no workload in drills)
-            # services starts its own children before it counts as started, then the later sibling
-            "expect_started": ["rate_limiter", "signal_router", "coordination_manager", "agent_registry",
-                               "services", "agent_supervisor"],
+            # what the root (services' supervisor) did; services' own children are its business
+            "expect_started": ["services", "agent_supervisor"],
         }],
     })
     report = await run_headless(drill)
@@ -381,3 +380,29 @@ def test_parse_drill_refuses_malformed_documents(document: dict[str, Any], compl
 def test_parse_drill_accepts_an_empty_step_as_a_check() -> None:
     drill = parse_drill({"drill": {"name": "d"}, "step": [{}]})
     assert drill.name == "d"
+
+
+def test_a_drill_file_that_is_not_utf8_is_one_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.toml"
+    path.write_bytes('[drill]\nname = "caf\xe9"\n'.encode("latin-1"))
+    with pytest.raises(DrillFileError, match="not UTF-8"):
+        load_drill_file(path)
+
+
+async def test_a_kill_that_cannot_end_its_target_fails_the_step_instead_of_hanging() -> None:
+    drill = parse_drill(
+        {
+            "drill": {"name": "gentle"},
+            "step": [
+                {"kill": "system/services", "reason": "shutdown"},  # services traps exits
+                {"kill": "system/services/signal_router", "reason": "normal"},
+            ],
+        }
+    )
+    report = await run_headless(drill)
+    assert not report.passed
+    assert [step.error for step in report.steps] == [
+        "DrillError: system/services: exit reason 'shutdown' would not end it (it traps exits); use 'kill'",
+        "DrillError: system/services/signal_router: exit reason 'normal' would not end it (it ignores normal); "
+        "use 'kill'",
+    ]

@@ -498,3 +498,22 @@ async def test_a_restarting_child_is_terminated_by_the_pid_it_last_had() -> None
         assert [child.pid for child in await DynamicSupervisor.which_children(rt, sup)] == ["restarting"]
         await DynamicSupervisor.terminate_child(rt, sup, first)
         assert await DynamicSupervisor.which_children(rt, sup) == []
+
+
+async def test_children_started_and_stopped_are_observation_events() -> None:
+    """The app's cascade log shows what a dynamic supervisor started and stopped, like a static one."""
+    from observer.runtime import DynamicSupervisor, Runtime, RuntimeEvent, Server
+
+    class Idle(Server):
+        pass
+
+    events: list[RuntimeEvent] = []
+    async with Runtime() as rt:
+        rt.subscribe(events.append)
+        sup = await DynamicSupervisor.start_link(rt)
+        child = await DynamicSupervisor.start_child(rt, sup, Idle.child_spec(id="idle"))
+        assert child is not None and not isinstance(child, tuple)
+        await DynamicSupervisor.terminate_child(rt, sup, child)
+        await DynamicSupervisor.count_children(rt, sup)  # the events were queued before this reply
+    seen = [(e.kind, e.pid, e.name, e.reason) for e in events if e.kind in ("child_started", "child_stopped")]
+    assert seen == [("child_started", child, "idle", None), ("child_stopped", child, "idle", "shutdown")]
