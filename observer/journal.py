@@ -25,6 +25,59 @@ MISSING: Any = object()
 
 
 @dataclass(frozen=True, slots=True)
+class DetachedReason:
+    """An exception exit reason that could not be copied without its traceback: its type name and message.
+
+    Attributes:
+        name: The exception's type name.
+        message: Its message (`str()` of it).
+    """
+
+    name: str
+    message: str
+
+
+_DETACH_DEPTH = 4  # exceptions wrapping exceptions deeper than this are kept as a summary
+
+
+def detached(reason: Any, depth: int = 0) -> Any:
+    """`reason` without tracebacks, hence without the locals of the frames it was raised through.
+
+    An exception is copied without `__traceback__`, `__cause__` and `__context__` (the exceptions it
+    holds in its arguments and attributes detached in turn); its `__init__` does not run again, so its
+    message stays what it was. One that cannot be copied so that it reads the same becomes a
+    `DetachedReason`. A tuple is detached item by item; anything else is kept as it is.
+    """
+    if isinstance(reason, tuple):
+        items = tuple(detached(item, depth + 1) for item in reason)
+        return reason if all(a is b for a, b in zip(items, reason, strict=True)) else items
+    if not isinstance(reason, BaseException):
+        return reason
+    message = str(reason)
+    summary = DetachedReason(type(reason).__name__, message)
+    if depth >= _DETACH_DEPTH:
+        return summary
+    cls = type(reason)
+    args: tuple[Any, ...]
+    if isinstance(reason, BaseExceptionGroup):
+        args = (reason.message, [detached(item, depth + 1) for item in reason.exceptions])
+    else:
+        args = tuple(detached(item, depth + 1) for item in reason.args)
+    try:
+        clone = cls.__new__(cls, *args)
+    except TypeError:  # a __new__ of its own, with another signature
+        return summary
+    if not isinstance(clone, cls):
+        return summary
+    if not isinstance(reason, BaseExceptionGroup):
+        clone.args = args
+    state = getattr(reason, "__dict__", None)
+    if state:
+        clone.__dict__.update({key: detached(value, depth + 1) for key, value in state.items()})
+    return clone if type(clone) is cls and str(clone) == message else summary
+
+
+@dataclass(frozen=True, slots=True)
 class CascadeStep:
     """One child stopped or started during a cascade.
 
@@ -288,7 +341,7 @@ class Journal:
     def _exited(self, event: RuntimeEvent) -> None:
         pid = event.pid
         reasons = self._exit_reasons
-        reasons[pid] = event.reason
+        reasons[pid] = detached(event.reason)
         if len(reasons) > self._max_exit_reasons:
             del reasons[next(iter(reasons))]
         self._restarts_under.pop(pid, None)
@@ -302,13 +355,13 @@ class Journal:
         label, strategy = (None, None) if self._describe is None else self._describe(supervisor)
         if label is None:
             label = self._names.get(supervisor)
-        cascade = Cascade(supervisor, label, strategy, event.name or repr(event.pid), event.pid, event.reason,
-                          event.at)
+        cascade = Cascade(supervisor, label, strategy, event.name or repr(event.pid), event.pid,
+                          detached(event.reason), event.at)
         self._open[supervisor] = _OpenCascade(cascade, self._append(cascade))
 
     def _step(self, event: RuntimeEvent, supervisor: Pid) -> None:
         step = CascadeStep(event.name or repr(event.pid), event.pid, event.at,
-                           event.reason if event.kind == "child_stopped" else None)
+                           detached(event.reason) if event.kind == "child_stopped" else None)
         own = self._open.get(supervisor)
         if own is not None:
             inner, own.pending = tuple(own.pending), []
@@ -417,6 +470,8 @@ def _signature(cascade: Cascade) -> tuple[Hashable, ...]:
 
 
 def _reason_kind(reason: Any) -> Hashable:
+    if isinstance(reason, DetachedReason):
+        return reason.name
     return type(reason).__name__ if isinstance(reason, BaseException) else repr(reason)
 
 

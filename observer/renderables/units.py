@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from observer.journal import MISSING
+from observer.journal import MISSING, DetachedReason
 from observer.runtime import Pid
 
 
@@ -56,6 +56,8 @@ def reason(value: Any) -> str:
     """An exit reason in a few words: ``killed``, ``shutdown: timeout``, ``RuntimeError: boom``, ``-``."""
     if value is MISSING:
         return "-"
+    if isinstance(value, DetachedReason):
+        return f"{value.name}: {value.message}" if value.message else value.name
     if isinstance(value, BaseException):
         message = str(value)
         return f"{type(value).__name__}: {message}" if message else type(value).__name__

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import gc
+import logging
+import weakref
 from typing import Any
 
+import pytest
+
 from observer.journal import MISSING, Cascade, DrillStepNote, DrillVerdict, Journal, LogNote
-from observer.runtime import Pid, Runtime, RuntimeEvent, Supervisor
+from observer.renderables import units
+from observer.runtime import Pid, Runtime, RuntimeEvent, Server, Supervisor
 
 from .trees import Watcher, Worker
 
@@ -161,3 +167,83 @@ def test_drill_steps_and_verdicts_are_log_entries_in_order_between_the_cascades(
     assert entries[2:] == (step, verdict) and journal.version == version + 2
     rest_for_one_cascade(journal, start=3.0, new=(Pid(20), Pid(21)))
     assert len(journal.entries()) == 5, "a cascade after a drill entry is not folded into the one before it"
+
+
+class _Ballast:
+    """An object only a crashed frame refers to (weakref-able)."""
+
+
+class _Crasher(Server):
+    """A server that crashes on any cast, with a local only its frame refers to."""
+
+    ballast: weakref.ref[_Ballast] | None = None
+
+    async def handle_cast(self, request: Any) -> None:
+        ballast = _Ballast()
+        type(self).ballast = weakref.ref(ballast)
+        raise RuntimeError(f"crashed holding {len([ballast])} object")
+
+
+async def test_the_journal_does_not_keep_a_crashed_frame_alive(monkeypatch: pytest.MonkeyPatch) -> None:
+    # pytest keeps the records it captures, with their tracebacks: the crash is not logged here
+    monkeypatch.setattr(logging.getLogger("observer.runtime"), "disabled", True)
+    async with Runtime() as rt:
+        journal = Journal()
+        rt.subscribe(journal.record)
+        await Supervisor.start_link(rt, [_Crasher.child_spec(id="crasher", name="crasher")])
+        old = rt.whereis("crasher")
+        assert old is not None
+        ended = asyncio.get_running_loop().create_future()
+        rt.subscribe(lambda e: ended.set_result(None) if e.kind == "restart_ended" and not ended.done() else None)
+        rt.cast(old, "crash")
+        await ended
+        reason = journal.exit_reason(old)
+        [cascade] = journal.entries()
+        assert isinstance(cascade, Cascade)
+        # what the UI shows is the same as for the original exception
+        assert units.reason(reason) == units.reason(cascade.reason) == "RuntimeError: crashed holding 1 object"
+        assert isinstance(reason, RuntimeError) and reason.__traceback__ is None
+    # the runtime is gone, its processes done: the journal (still subscribed) is all that is left
+    assert journal.exit_reason(old) is reason
+    gc.collect()
+    assert _Crasher.ballast is not None and _Crasher.ballast() is None
+
+
+def test_detached_reasons_show_the_same_text() -> None:
+    class Wrapped(Exception):
+        def __init__(self, inner: BaseException) -> None:
+            self.inner = inner
+            super().__init__(f"wrapped: {inner!r}")
+
+    class TwoArgs(Exception):
+        def __init__(self, a: int, b: int) -> None:
+            super().__init__(a + b)
+
+    def raised(exc: BaseException) -> BaseException:
+        try:
+            raise exc
+        except BaseException as caught:  # noqa: BLE001 - the test wants the traceback attached
+            return caught
+
+    inner = raised(ValueError("inner"))
+    group = raised(ExceptionGroup("many", [raised(KeyError("k")), inner]))
+    for original in (raised(Wrapped(inner)), raised(TwoArgs(1, 2)), group, raised(OSError(2, "gone", "f")),
+                     raised(UnicodeDecodeError("utf-8", b"\xff", 0, 1, "bad")), ("shutdown", inner), "killed"):
+        journal = Journal()
+        journal.record(event("exited", A, 0.0, reason=original))
+        stored = journal.exit_reason(A)
+        assert units.reason(stored) == units.reason(original)
+        assert _no_traceback(stored)
+
+
+def _no_traceback(value: Any, depth: int = 0) -> bool:
+    if depth > 5:
+        return True
+    if isinstance(value, tuple):
+        return all(_no_traceback(item, depth + 1) for item in value)
+    if isinstance(value, BaseException):
+        if value.__traceback__ is not None or value.__context__ is not None or value.__cause__ is not None:
+            return False
+        inner = value.exceptions if isinstance(value, BaseExceptionGroup) else ()
+        return all(_no_traceback(item, depth + 1) for item in (*value.args, *vars(value).values(), *inner))
+    return True
