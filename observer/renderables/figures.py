@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from typing import Any
+
 from rich.style import Style
 from rich.table import Table
 from rich.text import Text
@@ -74,8 +77,26 @@ def host_figures(snapshot: Snapshot | None) -> Table:
         table.add_row("open fds", "-" if host.open_fds is None else str(host.open_fds))
     if snapshot is not None:
         lag = snapshot.loop_lag
-        table.add_row("loop lag", Text(units.duration(lag), BAD if lag > 0.1 else WARN if lag > 0.02 else VALUE))
+        table.add_row("loop lag", Text(units.duration(lag), _lag_style(lag)))
     return table
+
+
+def host_key(snapshot: Snapshot | None) -> Any:
+    """What `host_figures` shows of `snapshot`: equal keys draw the same figures."""
+    if snapshot is None:
+        return None
+    return snapshot.host, units.duration(snapshot.loop_lag), _lag_style(snapshot.loop_lag)
+
+
+def _lag_style(lag: float) -> Style:
+    return BAD if lag > 0.1 else WARN if lag > 0.02 else VALUE
+
+
+def process_detail_key(detail: ProcessDetail | None) -> Any:
+    """What `process_detail` shows of `detail`: equal keys draw the same table (uptime as it is shown)."""
+    if detail is None:
+        return None
+    return replace(detail, uptime=None), None if detail.uptime is None else units.clock(detail.uptime)
 
 
 def process_detail(detail: ProcessDetail | None) -> Table | Text:

@@ -26,6 +26,8 @@ class BucketsPanel(Static):
     snapshot: var[Snapshot | None] = var(None, always_update=True)
     """The latest snapshot."""
 
+    _shown: list[Text] | None = None  # the lines last drawn: equal ones are not drawn again
+
     def on_mount(self) -> None:
         self.border_title = "Rate limiter"
 
@@ -33,8 +35,8 @@ class BucketsPanel(Static):
         if snapshot is None:
             return
         if not snapshot.buckets:
-            self.update(Text("no rate limiter windows (none registered as rate_limiter, or no checks yet)",
-                             style="bright_black"))
+            self._show([Text("no rate limiter windows (none registered as rate_limiter, or no checks yet)",
+                             style="bright_black")])
             return
         width = max(40, self.size.width - 4)
         lines: list[Text] = []
@@ -45,4 +47,10 @@ class BucketsPanel(Static):
         more = snapshot.bucket_total - len(snapshot.buckets)
         if more > 0:
             lines.append(Text(f"… {more:,} more windows", style="bright_black"))
-        self.update(Group(*lines))
+        self._show(lines)
+
+    def _show(self, lines: list[Text]) -> None:
+        if lines == self._shown:
+            return
+        self._shown = lines
+        self.update(lines[0] if len(lines) == 1 else Group(*lines))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual.reactive import var
 from textual.widgets import Static
 
-from observer.renderables.figures import host_figures
+from observer.renderables.figures import host_figures, host_key
 from observer.snapshot import Snapshot
 
 
@@ -23,8 +23,14 @@ class HostPanel(Static):
     snapshot: var[Snapshot | None] = var(None, always_update=True)
     """The latest snapshot."""
 
+    _shown: object = object()  # nothing drawn yet; what the figures last drawn were made of
+
     def on_mount(self) -> None:
         self.border_title = "Host"
 
     def watch_snapshot(self, snapshot: Snapshot | None) -> None:
-        self.update(host_figures(snapshot))
+        key = host_key(snapshot)
+        if key == self._shown:
+            return
+        self._shown = key
+        self.update(host_figures(snapshot), layout=False)  # its size is set by the layout, not by its figures

@@ -37,6 +37,7 @@ class MonitorsPanel(Static):
         self._total: deque[int] = deque(maxlen=HISTORY)
         self._per_process: dict[Pid, deque[int]] = {}
         self._taken_at = float("-inf")
+        self._shown: object = None  # what the table last drawn was made of
 
     def on_mount(self) -> None:
         self.border_title = "Monitors"
@@ -56,6 +57,11 @@ class MonitorsPanel(Static):
             _record(history, count.held + count.watched_by, later)
             rows.append((count, history))
         history_width = max(8, min(HISTORY, self.size.width - 4 - 28 - 16))
+        key = (snapshot.monitor_count, tuple(self._total), tuple((count, tuple(history)) for count, history in rows),
+               history_width)
+        if key == self._shown:
+            return
+        self._shown = key
         self.update(monitor_table(snapshot.monitor_count, self._total, rows, history_width=history_width))
 
 

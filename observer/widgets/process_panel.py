@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual.reactive import var
 from textual.widgets import Static
 
-from observer.renderables.figures import process_detail
+from observer.renderables.figures import process_detail, process_detail_key
 from observer.snapshot import ProcessDetail
 
 
@@ -24,6 +24,8 @@ class ProcessPanel(Static):
     detail: var[ProcessDetail | None] = var(None, always_update=True)
     """The selected process, or None."""
 
+    _shown: object = object()  # nothing drawn yet; what the detail last drawn was made of
+
     def on_mount(self) -> None:
         self.border_title = "Process"
         self._draw()
@@ -32,4 +34,8 @@ class ProcessPanel(Static):
         self._draw()
 
     def _draw(self) -> None:
+        key = process_detail_key(self.detail)
+        if key == self._shown:
+            return
+        self._shown = key
         self.update(process_detail(self.detail))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.reactive import var
 from textual.widgets import Static
 
@@ -31,6 +32,8 @@ class StatusHeader(Static):
     title: var[str] = var("observer")
     """What is being observed."""
 
+    _shown: Text | None = None  # the line last drawn: an equal one is not drawn again
+
     def watch_snapshot(self) -> None:
         self._draw()
 
@@ -44,5 +47,9 @@ class StatusHeader(Static):
         self._draw()
 
     def _draw(self) -> None:
-        self.update(header_line(self.snapshot, refresh_interval=self.refresh_interval, paused=self.paused,
-                                read_only=self.read_only, title=self.title))
+        line = header_line(self.snapshot, refresh_interval=self.refresh_interval, paused=self.paused,
+                           read_only=self.read_only, title=self.title)
+        if line == self._shown:
+            return
+        self._shown = line
+        self.update(line, layout=False)  # one line, always: its size does not change

@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
-from textual.widgets import Input
+from rich.table import Table
+from rich.text import Text
+from textual.widgets import Input, Static
 
 from observer.journal import Cascade, LogNote
 from observer.runtime import DynamicSupervisor, Pid, RuntimeEvent
+from observer.widgets.buckets_panel import BucketsPanel
 from observer.widgets.filter_bar import FilterBar
 from observer.widgets.help_screen import HelpScreen
+from observer.widgets.host_panel import HostPanel
+from observer.widgets.monitors_panel import MonitorsPanel
+from observer.widgets.process_panel import ProcessPanel
 from observer.widgets.reason_prompt import ReasonPrompt
+from observer.widgets.status_header import StatusHeader
 
-from .helpers import GUARD, lines, make_app, node_named, select, started, tree_of, until
+from .helpers import GUARD, fixed_clock, lines, make_app, node_named, select, started, tree_of, until
 from .trees import Worker, big_tree
 
 
@@ -330,3 +338,43 @@ async def test_resizing_keeps_the_tree(size: tuple[int, int]) -> None:
         await pilot.resize_terminal(*size)
         await until(app, pilot, lambda s: True)
         assert lines(app) == before
+
+
+async def test_a_tick_that_changes_nothing_redraws_no_panel_and_a_change_redraws_it() -> None:
+    app = make_app(clock=fixed_clock)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await started(app, pilot)
+        await select(app, pilot, "store")
+        app.tick()
+        await pilot.pause()
+        panels = [app.query_one(kind) for kind in (StatusHeader, ProcessPanel, MonitorsPanel, BucketsPanel, HostPanel)]
+        drawn: dict[str, int] = {type(panel).__name__: 0 for panel in panels}
+
+        def spy(panel: Static) -> None:
+            update = panel.update
+
+            def counting(*args: Any, **kwargs: Any) -> None:
+                drawn[type(panel).__name__] += 1
+                update(*args, **kwargs)
+
+            panel.update = counting  # type: ignore[method-assign]
+
+        for panel in panels:
+            spy(panel)
+        app.tick()
+        await pilot.pause()
+        assert drawn == dict.fromkeys(drawn, 0)
+
+        await pilot.press("k")  # store restarts: a restart in the header, a new pid in the panel, new monitors
+        await until(app, pilot, lambda s: s.restarts >= 4 and s.root_alive and s.monitor_count == 2)
+        assert drawn["StatusHeader"] > 0 and drawn["ProcessPanel"] > 0 and drawn["MonitorsPanel"] > 0
+        header = app.query_one(StatusHeader).content
+        assert isinstance(header, Text) and "4 restarts" in header.plain
+        store = node_named(app, "store").data
+        assert store is not None
+        detail = app.query_one(ProcessPanel).content
+        assert isinstance(detail, Table) and repr(store.node.pid) in _cells(detail)
+
+
+def _cells(table: Table) -> str:
+    return " ".join(str(cell) for column in table.columns for cell in column.cells)
