@@ -202,6 +202,8 @@ class SupervisionTree(Tree[NodeData]):
             if child_data is not None and child_data.node.slot not in wanted_slots and not child_data.vanished:
                 # A child that still exists but is filtered out goes; one that has gone may stay, marked.
                 self._remove(child, keep_selected=child_data.node.slot not in existing_slots)
+        # Every remaining child is matched by slot, vanished ones included: a vanished node whose process is
+        # back (the cursor on it) is reused in place, and new nodes go before it, so the cursor stays on it.
         by_slot: dict[str, TreeNode[NodeData]] | None = None
         position = 0
         for child_snap in wanted:
@@ -211,9 +213,9 @@ class SupervisionTree(Tree[NodeData]):
                 if candidate.data is not None and candidate.data.node.slot == child_snap.slot:
                     current = candidate
                     break
-                if not _is_vanished(candidate):
+                if not _is_vanished(candidate) or candidate.data is None or candidate.data.node.slot in wanted_slots:
                     break
-                position += 1
+                position += 1  # a vanished node whose process is not back stays where it is
             if current is not None:
                 self._sync(current, child_snap, force)
                 position += 1

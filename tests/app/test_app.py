@@ -378,3 +378,24 @@ async def test_a_tick_that_changes_nothing_redraws_no_panel_and_a_change_redraws
 
 def _cells(table: Table) -> str:
     return " ".join(str(cell) for column in table.columns for cell in column.cells)
+
+
+async def test_after_the_root_is_restarted_the_cursor_is_on_the_new_process_it_was_on() -> None:
+    app = make_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        first = await started(app, pilot)
+        services = await select(app, pilot, "services")
+        rt = app.runtime
+        assert rt is not None and app.root_pid is not None
+        rt.exit(app.root_pid, "kill")
+        await until(app, pilot, lambda s: not s.root_alive)
+        tree = tree_of(app)
+        assert tree.cursor_node is services and services.data is not None and services.data.vanished
+        await pilot.press("R")
+        again = await until(app, pilot, lambda s: s.root_alive and len(lines(app)) == 12)
+        assert again.root is not None and first.root is not None and again.root.pid is not first.root.pid
+        cursor = tree.cursor_node
+        assert cursor is not None and cursor.data is not None
+        assert cursor.data.node.label == "services" and not cursor.data.vanished
+        assert cursor.data.node.pid == rt.whereis("services")
+        assert [line.split(" <")[0] for line in lines(app)][:3] == ["● demo", "  ● store", "  ● services"]
