@@ -187,6 +187,14 @@ class SupervisionTree(Tree[NodeData]):
         if snap.folded:
             data = tree_node.data
             if tree_node.is_expanded and data is not None and data.path not in self._opened:
+                cursor = self.cursor_node
+                if cursor is not None and cursor is not tree_node and _is_ancestor_or_self(tree_node, cursor):
+                    # It grew past fold_over with the cursor inside: folding it would move the cursor onto it
+                    # (the next k would kill the supervisor). It stays open, as if the user had opened it, and
+                    # keeps its children until the next snapshot lists them.
+                    self._opened = self._opened | {data.path}
+                    self.post_message(self.Opened())
+                    return
                 tree_node._expanded = False  # folded by the snapshot, not by the user: no NodeCollapsed to answer
             for child in list(children):
                 self._remove(child, keep_selected=True)

@@ -399,3 +399,31 @@ async def test_after_the_root_is_restarted_the_cursor_is_on_the_new_process_it_w
         assert cursor.data.node.label == "services" and not cursor.data.vanished
         assert cursor.data.node.pid == rt.whereis("services")
         assert [line.split(" <")[0] for line in lines(app)][:3] == ["● demo", "  ● store", "  ● services"]
+
+
+async def test_a_supervisor_growing_past_fold_over_stays_open_while_the_cursor_is_inside() -> None:
+    app = make_app(fold_over=5)  # the root has 5 children, agents 3
+    async with app.run_test(size=(160, 48)) as pilot:
+        await started(app, pilot)
+        agent = await select(app, pilot, "agent_1")
+        rt = app.runtime
+        assert rt is not None
+        agents_pid = rt.whereis("agents")
+        assert agents_pid is not None
+        for number in (4, 5, 6):  # one more than fold_over
+            await DynamicSupervisor.start_child(rt, agents_pid, Worker.child_spec(id=f"agent_{number}",
+                                                                                  name=f"agent_{number}"))
+        await until(app, pilot, lambda s: "agent_6" in str(lines(app)))
+        tree = tree_of(app)
+        assert tree.cursor_node is agent
+        agents = node_named(app, "agents")
+        assert agents.is_expanded and agents.data is not None and agents.data.path in tree.opened
+        assert [child.data.node.label for child in agents.children if child.data is not None] == [
+            "agent_1", "agent_2", "agent_3", "agent_4", "agent_5", "agent_6",
+        ]
+        assert agent.data is not None
+        old = agent.data.node.pid
+        assert old is not None
+        await pilot.press("k")  # kills agent_1, not its supervisor
+        await until(app, pilot, lambda s: not rt.is_alive(old))
+        assert rt.whereis("agents") == agents_pid and rt.is_alive(agents_pid)
