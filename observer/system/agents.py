@@ -63,6 +63,25 @@ class Agent(Server):
         return result
 
     @classmethod
+    async def emit(cls, rt: Runtime, agent_id: str, event: str, signal: Any, *, timeout: float = 5.0) -> int:
+        """Emit `agent.<agent_id>.<event>` synchronously: a call to the signal router.
+
+        It returns once the signal is in the mailbox of every live handler
+        (the reference platform attached a telemetry handler and waited for it
+        to fire instead, which raced and leaked).
+
+        Returns:
+            How many live handlers got it.
+
+        Raises:
+            ServiceUnavailable: the signal router is not there or did not answer.
+        """
+        return await call_service(
+            "signal_router",
+            lambda: SignalRouter.route_sync(rt, "signal_router", f"agent.{agent_id}.{event}", signal, timeout),
+        )
+
+    @classmethod
     async def signals_seen(cls, rt: Runtime, agent: Pid | str) -> int:
         """How many routed signals this incarnation of the agent has received."""
         result: int = await rt.call(agent, ("signals_seen",))

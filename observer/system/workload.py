@@ -9,7 +9,6 @@ from typing import Any
 from observer.runtime import Caller, Runtime, Server
 from observer.runtime.errors import UnknownLimiter
 from observer.runtime.rate_limiter import RateLimiter
-from observer.runtime.signal_router import SignalRouter
 
 from .agents import Agent
 from .coordination import CoordinationManager
@@ -97,9 +96,7 @@ class Workload(Server):
             return
         self._allowed += 1
         await Agent.put(rt, agent_id, "actions", self._allowed)
-        self._delivered += await SignalRouter.route_sync(
-            rt, "signal_router", f"agent.{agent_id}.action", {"round": self._rounds}
-        )
+        self._delivered += await Agent.emit(rt, agent_id, "action", {"round": self._rounds})
         agent = rt.whereis(agent_id)
         if agent is not None:
             task_id = f"{agent_id}/task"

@@ -8,7 +8,7 @@ import pytest
 
 from observer.runtime import InvalidArgument, Pid, Runtime, Supervisor
 from observer.runtime.signal_router import SignalRouter
-from observer.system import Agent, AgentRegistry, ServiceUnavailable, StateStore
+from observer.system import Agent, AgentRegistry, ServiceUnavailable, StateStore, start_system
 
 from . import AGENTS, Idle, Rejoined, agent_pids, child_pids, start_unlinked, whereis
 
@@ -192,3 +192,13 @@ async def test_agents_subscribe_again_after_the_signal_router_restarts(rt: Runti
     assert await SignalRouter.route_sync(rt, "signal_router", "agent.agent_3.ping", None) == 1
     assert await Agent.signals_seen(rt, "agent_3") == 1
     assert rt.monitor_count() == baseline
+
+
+async def test_emit_is_synchronous_and_counts_the_live_handlers() -> None:
+    """Agent.emit returns after delivery: the agent has seen the signal when it returns."""
+    async with Runtime() as rt:
+        await start_system(rt, workload=False)
+        before = await Agent.signals_seen(rt, "agent_2")
+        assert await Agent.emit(rt, "agent_2", "ping", {"n": 1}) == 1
+        assert await Agent.signals_seen(rt, "agent_2") == before + 1
+        assert await Agent.emit(rt, "agent_404", "ping", None) == 0
