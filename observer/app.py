@@ -694,6 +694,8 @@ class ObserverApp(App[None]):
 
     async def action_quit(self) -> None:
         """Stop every process in order, then exit and restore the terminal."""
+        if self._runtime is not None:  # the shutdown can take up to the runtime's shutdown timeout: say so
+            self.notify("stopping every process…", title="quitting", timeout=60)
         await self._stop_runtime()
         self.exit()
 

@@ -427,3 +427,20 @@ async def test_a_supervisor_growing_past_fold_over_stays_open_while_the_cursor_i
         await pilot.press("k")  # kills agent_1, not its supervisor
         await until(app, pilot, lambda s: not rt.is_alive(old))
         assert rt.whereis("agents") == agents_pid and rt.is_alive(agents_pid)
+
+
+async def test_q_says_that_it_is_stopping_every_process_before_waiting_for_them() -> None:
+    app = make_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await started(app, pilot)
+        posted: list[tuple[str, bool]] = []
+        notify = app.notify
+
+        def spy(message: str, **options: Any) -> None:
+            posted.append((message, app.runtime is not None))
+            notify(message, **options)
+
+        app.notify = spy  # type: ignore[method-assign]
+        await pilot.press("q")
+        assert app.runtime is None
+    assert posted == [("stopping every process…", True)], "posted while the runtime was still up"
