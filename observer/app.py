@@ -174,7 +174,6 @@ class ObserverApp(App[None]):
         self._lag = LagProbe(refresh_interval)
         self._host_sampled_at = -HOST_SAMPLE_SECONDS
         self._host: HostStats | None = None
-        self._waiters: list[asyncio.Future[Snapshot]] = []
         self._starting_root = False
         self._start_failed = False
         self._ticking = ticking
@@ -232,12 +231,6 @@ class ObserverApp(App[None]):
         done = self._drill_done
         return None if done is None else await asyncio.shield(done)
 
-    async def next_snapshot(self) -> Snapshot:
-        """Wait for the next snapshot (taken by the timer or by a key), and return it."""
-        future: asyncio.Future[Snapshot] = asyncio.get_running_loop().create_future()
-        self._waiters.append(future)
-        return await future
-
     def tick(self, *, loop_lag: float | None = None) -> Snapshot | None:
         """Take a snapshot and show it: the whole of one refresh (snapshot, diff, apply).
 
@@ -257,10 +250,6 @@ class ObserverApp(App[None]):
         snapshot = builder.take(self._root_pid, opened=tree.opened, host=self._sample_host(), loop_lag=lag,
                                 affected=self._affected_now())
         self._publish(snapshot)
-        waiters, self._waiters = self._waiters, []
-        for waiter in waiters:
-            if not waiter.done():
-                waiter.set_result(snapshot)
         return snapshot
 
     # -- composing and hosting ----------------------------------------------------------------------
@@ -618,21 +607,19 @@ class ObserverApp(App[None]):
 
     def action_terminate(self) -> None:
         """terminate_child on the selected process's supervisor."""
-        tree = self.query_one(SupervisionTree)
-        data = tree.selected
-        if data is None:
-            self.notify("nothing to terminate: select a process in the tree", severity="warning")
-            return
-        self._admin("terminate", data.node, tree.selected_parent)
+        self._admin_selected("terminate")
 
     def action_restart(self) -> None:
         """restart_child on the selected process's supervisor (for a stopped child)."""
+        self._admin_selected("restart")
+
+    def _admin_selected(self, verb: str) -> None:
         tree = self.query_one(SupervisionTree)
         data = tree.selected
         if data is None:
-            self.notify("nothing to restart: select a process in the tree", severity="warning")
+            self.notify(f"nothing to {verb}: select a process in the tree", severity="warning")
             return
-        self._admin("restart", data.node, tree.selected_parent)
+        self._admin(verb, data.node, tree.selected_parent)
 
     def action_restart_system(self) -> None:
         """Start the tree again after its root exited."""

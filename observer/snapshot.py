@@ -27,6 +27,7 @@ MAX_LINKS_SHOWN = 8
 FOLD_OVER = 64
 """Supervisors with more children than this are folded (children not listed) until opened."""
 _SUPERVISOR_KINDS = frozenset({"supervisor", "dynamic_supervisor"})
+"""The kinds of process that supervise children (`NodeSnapshot.is_supervisor`; the hot path tests it inline)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +74,7 @@ class NodeSnapshot:
     @property
     def is_supervisor(self) -> bool:
         """Whether it supervises children (a static or dynamic supervisor)."""
-        return self.kind in ("supervisor", "dynamic_supervisor")
+        return self.kind in _SUPERVISOR_KINDS
 
 
 @dataclass(frozen=True, slots=True)
