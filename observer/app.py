@@ -327,6 +327,7 @@ class ObserverApp(App[None]):
     def _start_root(self) -> None:
         """Start the observed tree (again, after its root exited) in a worker."""
         self._starting_root = True
+        self.query_one(SupervisionTree).show_starting()
         self.refresh_bindings()
         self.run_worker(self._run_factory(), name="factory", group="factory", exit_on_error=False)
 
@@ -359,6 +360,7 @@ class ObserverApp(App[None]):
         else:
             error = worker.error
             message = f"the tree did not start: {units.reason(error)} (R tries again)"
+            self.query_one(SupervisionTree).show_starting(failed=units.reason(error))
             self._note(message, "error")
             self.notify(message, severity="error", timeout=10)
         self.refresh_bindings()

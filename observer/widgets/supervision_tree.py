@@ -95,6 +95,15 @@ class SupervisionTree(Tree[NodeData]):
         parent = None if node is None else node.parent
         return None if parent is None or parent.data is None else parent.data.node
 
+    def show_starting(self, failed: str | None = None) -> None:
+        """While no tree is shown yet: say that it is starting, or, with `failed`, why it did not start."""
+        if self.root.data is not None:
+            return
+        if failed is None:
+            self.root.set_label(Text("starting…"))
+        else:
+            self.root.set_label(Text(f"did not start: {failed} (R tries again)", style="bold red"))
+
     def apply(self, snapshot: Snapshot, *, force: bool = False) -> None:
         """Bring the tree in line with `snapshot` in one batch of in-place changes.
 

@@ -11,7 +11,7 @@ from rich.text import Text
 from textual.widgets import Input, Static
 
 from observer.journal import Cascade, LogNote
-from observer.runtime import DynamicSupervisor, Pid, RuntimeEvent
+from observer.runtime import DynamicSupervisor, Pid, Runtime, RuntimeEvent
 from observer.widgets.buckets_panel import BucketsPanel
 from observer.widgets.filter_bar import FilterBar
 from observer.widgets.help_screen import HelpScreen
@@ -22,7 +22,7 @@ from observer.widgets.reason_prompt import ReasonPrompt
 from observer.widgets.status_header import StatusHeader
 
 from .helpers import GUARD, fixed_clock, lines, make_app, node_named, select, started, tree_of, until
-from .trees import Worker, big_tree
+from .trees import Worker, big_tree, demo_tree
 
 
 def cascades(snapshot_log: tuple[object, ...]) -> list[Cascade]:
@@ -444,3 +444,22 @@ async def test_q_says_that_it_is_stopping_every_process_before_waiting_for_them(
         await pilot.press("q")
         assert app.runtime is None
     assert posted == [("stopping every process…", True)], "posted while the runtime was still up"
+
+
+async def test_a_factory_that_fails_shows_it_in_the_tree_and_r_starts_it_again() -> None:
+    attempts: list[int] = []
+
+    async def flaky(rt: Runtime) -> Pid:
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise RuntimeError("no database")
+        return await demo_tree(rt)
+
+    app = make_app(flaky)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await until(app, pilot, lambda s: any(isinstance(e, LogNote) for e in s.log))
+        assert lines(app) == ["did not start: RuntimeError: no database (R tries again)"]
+        await pilot.press("R")
+        await started(app, pilot)
+        await until(app, pilot, lambda s: len(lines(app)) == 12)
+        assert lines(app)[0].startswith("● demo")
