@@ -50,9 +50,9 @@ def test_main_screen(snap_compare: SnapCompare) -> None:
 def test_rest_for_one_cascade_in_the_log(snap_compare: SnapCompare) -> None:
     """You should see the tree after store was killed: store, services, agents and watcher restarted (new pids,
     ↻1, highlighted as just restarted), scratch gone (temporary), and one log entry for the whole cascade: demo
-    rest_for_one: store died (killed), restarted; stopped scratch → watcher → agents → services
-    [cache, router, rate_limiter]; started store → services [rate_limiter, router, cache] → agents → watcher;
-    under it the k note. The process panel shows store with last exit killed."""
+    rest_for_one: store died (killed), restarted; stopped scratch → watcher → agents [agent_1, agent_2, agent_3]
+    → services [cache, router, rate_limiter]; started store → services [rate_limiter, router, cache] → agents
+    [agent_1, agent_2, agent_3] → watcher; under it the k note. The process panel shows store with last exit killed."""
     app = make_app(clock=fixed_clock)
     assert snap_compare(app, terminal_size=SIZE, run_before=_after_killing_store)
 
