@@ -26,7 +26,9 @@ from .supervision import (
     admin_call,
     check_intensity,
     check_spec,
+    child_counts,
     child_label,
+    child_report,
     logger,
     start_child_process,
     stop_children_in_parallel,
@@ -285,13 +287,7 @@ class DynamicSupervisor(Server):
         self.runtime._note_restart(pid, self.pid, child.restarts)
 
     def _report(self, child: _Child) -> Child:
-        return Child(child.spec.id, child.pid, child.spec.type, child.spec.restart)
+        return child_report(child.spec, child.pid)
 
     def _counts(self) -> ChildCounts:
-        supervisors = sum(1 for child in self._children.values() if child.spec.type == "supervisor")
-        return ChildCounts(
-            specs=len(self._children),
-            active=len(self._by_pid),
-            supervisors=supervisors,
-            workers=len(self._children) - supervisors,
-        )
+        return child_counts((child.spec, child.pid) for child in self._children.values())

@@ -7,16 +7,19 @@ import logging
 from collections import deque
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from .errors import AlreadyStarted, InvalidChildSpec, InvalidSupervisorFlags, NotASupervisor, StartError
 from .process import KILL, SHUTDOWN, Down, ExitMessage, Pid, Process, Ref
-from .spec import ChildSpec, StartResult
+from .spec import Child, ChildCounts, ChildSpec, StartResult
 
 if TYPE_CHECKING:
     from .runtime import Runtime
 
 logger = logging.getLogger("observer.runtime.supervisor")
+
+ChildPid = Pid | None | Literal["restarting"]
+"""What a supervisor keeps as a child's pid: a Pid, None (not running) or "restarting"."""
 
 STRATEGIES = ("one_for_one", "one_for_all", "rest_for_one")
 AUTO_SHUTDOWNS = ("never", "any_significant", "all_significant")
@@ -201,6 +204,21 @@ async def admin_call(rt: Runtime, sup: Pid | str, kind: str, request: tuple[Any,
     if isinstance(result, Failure):
         raise result.error
     return result
+
+
+def child_report(spec: ChildSpec, pid: ChildPid) -> Child:
+    """A child as `which_children` reports it."""
+    return Child(spec.id, pid, spec.type, spec.restart)
+
+
+def child_counts(children: Iterable[tuple[ChildSpec, ChildPid]]) -> ChildCounts:
+    """`count_children` over (spec, pid) pairs: a child is active when its pid is a Pid."""
+    specs = active = supervisors = 0
+    for spec, pid in children:
+        specs += 1
+        active += isinstance(pid, Pid)
+        supervisors += spec.type == "supervisor"
+    return ChildCounts(specs=specs, active=active, supervisors=supervisors, workers=specs - supervisors)
 
 
 def child_label(child_id: Hashable) -> str:

@@ -26,7 +26,9 @@ from .supervision import (
     SupervisorFlags,
     admin_call,
     check_spec,
+    child_counts,
     child_label,
+    child_report,
     logger,
     start_child_process,
     stop_child_process,
@@ -416,17 +418,10 @@ class Supervisor(Server):
         return None
 
     def _report(self, child: _Child) -> Child:
-        return Child(child.spec.id, child.pid, child.spec.type, child.spec.restart)
+        return child_report(child.spec, child.pid)
 
     def _counts(self) -> ChildCounts:
-        children = self._children.values()
-        supervisors = sum(1 for child in children if child.spec.type == "supervisor")
-        return ChildCounts(
-            specs=len(self._children),
-            active=sum(1 for child in children if isinstance(child.pid, Pid)),
-            supervisors=supervisors,
-            workers=len(self._children) - supervisors,
-        )
+        return child_counts((child.spec, child.pid) for child in self._children.values())
 
 
 def _not_found(child_id: Hashable) -> Failure:
