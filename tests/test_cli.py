@@ -1,7 +1,9 @@
-"""Tests for the ``observer`` command line (observer/cli.py)."""
+"""Tests for the ``observer`` command line (observer/cli.py and observer/commands/app.py)."""
 
 from __future__ import annotations
 
+import importlib
+import re
 import subprocess
 import sys
 import textwrap
@@ -11,6 +13,7 @@ from typing import Any
 import pytest
 
 import observer.cli
+import observer.commands.app
 from observer.cli import main
 
 FACTORIES = """
@@ -34,7 +37,7 @@ def launched(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     def run_app(factory: Any, *, read_only: bool, refresh_interval: float) -> None:
         calls.append({"factory": factory, "read_only": read_only, "refresh_interval": refresh_interval})
 
-    monkeypatch.setattr(observer.cli, "run_app", run_app)
+    monkeypatch.setattr(observer.commands.app, "run_app", run_app)
     return calls
 
 
@@ -190,3 +193,45 @@ def test_drill_after_an_option_is_a_usage_error_not_the_app(capsys: pytest.Captu
     assert exit_info.value.code == 2
     [line] = capsys.readouterr().err.splitlines()
     assert "`drill` comes first" in line
+
+
+def test_version_prints_the_installed_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out == f"observer {observer.__version__}\n"
+    assert re.fullmatch(r"\d+\.\d+\.\d+\S*", observer.__version__)
+
+
+def test_only_version_is_read_lazily() -> None:
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        observer.nothing  # noqa: B018
+
+
+def test_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    help_text = capsys.readouterr().out
+    for name, command in observer.cli.COMMANDS.items():
+        assert re.search(rf"^ +{name} +{re.escape(command.summary)}", help_text, re.M), help_text
+
+
+def test_each_command_is_its_modules_main(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[list[str]] = []
+    for name, command in observer.cli.COMMANDS.items():
+        module = importlib.import_module(command.module)
+        monkeypatch.setattr(module, "main", lambda argv: seen.append(argv) or 7)
+        assert main([name, "--x", name]) == 7
+        assert seen.pop() == ["--x", name]
+
+
+def test_help_loads_no_command_module_and_no_textual() -> None:
+    script = (
+        "import sys, contextlib, io\n"
+        "from observer.cli import main\n"
+        "with contextlib.suppress(SystemExit), contextlib.redirect_stdout(io.StringIO()):\n"
+        "    main(['--help'])\n"
+        "print(sorted(m for m in sys.modules if m == 'textual' or m.startswith('observer.commands.drill')))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert result.stdout == "[]\n"

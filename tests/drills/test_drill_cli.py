@@ -1,4 +1,4 @@
-"""Tests for `observer drill` (observer.drills.cli.main): listing, running, JSON, JUnit, drill files, --app.
+"""Tests for `observer drill` (observer.commands.drill.main): listing, running, JSON, JUnit, drill files, --app.
 
 `main` is called directly; it returns the exit status (0 all passed, 1 a drill
 failed, 2 bad usage), and argparse usage errors raise SystemExit(2).
@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from observer.commands.drill import main
 from observer.drills import BUILTIN_DRILLS
-from observer.drills.cli import main
 
 EXAMPLE = str(Path(__file__).resolve().parents[2] / "examples" / "router-restarts-alone.toml")
 SHOP = "tests.drills.fixtures.shop"

@@ -1,0 +1,91 @@
+"""What every `observer` command parses the same way: one-line usage errors, seconds, and `--app` targets."""
+
+from __future__ import annotations
+
+import argparse
+import math
+from typing import TYPE_CHECKING, NoReturn
+
+if TYPE_CHECKING:
+    from observer.targets import Factory
+
+MIN_REFRESH = 0.05
+"""The shortest refresh interval accepted: faster only burns CPU (a terminal cannot show it)."""
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line on stderr (exit status 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        """Print ``<prog>: error: <message> (try <prog> --help)`` and exit with status 2.
+
+        Args:
+            message: argparse's description of what was wrong.
+        """
+        self.exit(2, f"{self.prog}: error: {' '.join(message.split())} (try {self.prog} --help)\n")
+
+
+def seconds(text: str) -> float:
+    """Parse a positive, finite number of seconds (a timeout).
+
+    Args:
+        text: The command line value.
+
+    Returns:
+        The number of seconds.
+
+    Raises:
+        argparse.ArgumentTypeError: The value is not a finite number above zero.
+    """
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text!r}")
+    return value
+
+
+def refresh_seconds(text: str) -> float:
+    """Parse a refresh interval: a number of seconds, at least `MIN_REFRESH`.
+
+    Raises:
+        argparse.ArgumentTypeError: The value is not a number of seconds, or is below `MIN_REFRESH`.
+    """
+    value = seconds(text)
+    if value < MIN_REFRESH:
+        raise argparse.ArgumentTypeError(
+            f"must be at least {MIN_REFRESH} seconds (faster only burns CPU), got {text!r}"
+        )
+    return value
+
+
+def app_target(text: str) -> str:
+    """Check that an ``--app`` value has the shape ``package.module:factory``; it is imported later.
+
+    Raises:
+        argparse.ArgumentTypeError: The value is not dotted identifiers, a colon and a dotted identifier.
+    """
+    from observer.targets import well_formed
+
+    if not well_formed(text):
+        raise argparse.ArgumentTypeError(f"expected package.module:factory, got {text!r}")
+    return text
+
+
+def load_app_factory(parser: OneLineParser, target: str) -> Factory:
+    """Import an ``--app`` target, or exit with one line on stderr (status 2) saying why it cannot be used.
+
+    Args:
+        parser: The command's parser, which words and prints the usage error.
+        target: A ``package.module:factory`` value.
+
+    Returns:
+        The async factory.
+    """
+    from observer.targets import TargetError, load_factory
+
+    try:
+        return load_factory(target)
+    except TargetError as error:
+        parser.error(str(error))
