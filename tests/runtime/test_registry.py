@@ -7,59 +7,22 @@ unregister, "removes key on process exit") against DESIGN.md section 2.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Hashable
+import re
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
-from observer.runtime import AlreadyRegistered, InvalidArgument, Pid, Process, Registry, Runtime, Supervisor
+from observer.runtime import AlreadyRegistered, InvalidArgument, Pid, Registry, Runtime, Supervisor
 
-from .supervision_helpers import GUARD, Boom, FakeClock, down_of, settle
+from .registry_helpers import end_holder, start_holder
+from .supervision_helpers import FakeClock, down_of, settle
 
 
 @pytest.fixture
 async def rt() -> AsyncIterator[Runtime]:
     async with Runtime(clock=FakeClock()) as runtime:
         yield runtime
-
-
-async def holder(proc: Process, registry: Pid, keys: list[Hashable], report_to: Pid) -> None:
-    """Register `keys` (value: the key's position), report what happened, then end as told.
-
-    Reports ("registered", key) or ("taken", key, holder_pid) for each key, then
-    waits for ("end", how): "normal" returns, "crash" raises.
-    """
-    rt = proc.runtime
-    for position, key in enumerate(keys):
-        try:
-            await Registry.register(rt, registry, key, position)
-        except AlreadyRegistered as taken:
-            rt.send(report_to, ("taken", key, taken.pid))
-        else:
-            rt.send(report_to, ("registered", key))
-    _, how = await proc.receive(match=lambda m: isinstance(m, tuple) and m[0] == "end")
-    if how == "crash":
-        raise Boom("holder crashed")
-
-
-async def start_holder(rt: Runtime, me: Process, registry: Pid, keys: list[Hashable]) -> tuple[Pid, list[Any]]:
-    """A `holder` process and its reports, once it has tried every key."""
-    pid = rt.spawn(holder, registry, keys, me.pid)
-    reports = [
-        await me.receive(match=lambda m: isinstance(m, tuple) and m[0] in ("registered", "taken"), timeout=GUARD)
-        for _ in keys
-    ]
-    return pid, reports
-
-
-async def end_holder(rt: Runtime, me: Process, pid: Pid, how: str) -> Any:
-    """End a holder ("normal", "crash" or "kill") and wait for its Down; return its exit reason."""
-    me.monitor(pid)
-    if how == "kill":
-        rt.exit(pid, "kill")
-    else:
-        rt.send(pid, ("end", how))
-    return (await down_of(me, pid)).reason
 
 
 async def test_register_lookup_keys_and_count(rt: Runtime) -> None:
@@ -212,3 +175,47 @@ async def test_a_supervised_registry_restarts_empty_and_its_monitors_die_with_it
         assert rt.whereis("registry") not in (None, first)
         assert await Registry.count(rt, "registry") == 0
         assert rt.monitor_count() == baseline
+
+
+async def test_dispatch_calls_back_in_the_caller_with_a_list_of_the_one_entry(rt: Runtime) -> None:
+    async with rt.attached(trap_exits=True) as me:
+        registry = await Registry.start_link(rt)
+        other, _ = await start_holder(rt, me, registry, ["theirs"])
+        calls: list[tuple[asyncio.Task[Any] | None, list[tuple[Pid, Any]]]] = []
+
+        def record(entries: list[tuple[Pid, Any]]) -> None:
+            calls.append((asyncio.current_task(), entries))
+
+        await Registry.dispatch(rt, registry, "theirs", record)
+        await Registry.dispatch(rt, registry, "nobody's", record)
+
+        assert calls == [(asyncio.current_task(), [(other, 0)])]  # not called for a key nobody holds
+
+
+async def test_a_lookup_does_not_return_a_holder_that_died_before_its_down_was_handled(rt: Runtime) -> None:
+    async with rt.attached(trap_exits=True) as me:
+        registry = await Registry.start_link(rt)
+        baseline = rt.monitor_count()
+        old_holder, _ = await start_holder(rt, me, registry, ["hello", "other"])
+
+        asyncio.get_running_loop().call_soon(rt.exit, old_holder, "kill")
+        assert await Registry.lookup(rt, registry, "hello") is None
+
+        assert await Registry.keys(rt, registry, old_holder) == []  # all of its keys went
+        assert await Registry.count(rt, registry) == 0
+        assert rt.monitor_count() == baseline
+        info = rt.process_info(registry)
+        assert info is not None and info.mailbox_size == 0  # its Down was flushed
+
+
+@pytest.mark.parametrize("keys", ["Unique", "duplicates", "", None, 1, ("unique",)])
+async def test_a_bad_keys_value_is_an_invalid_argument_naming_it(rt: Runtime, keys: object) -> None:
+    async with rt.attached(trap_exits=True):
+        before = rt.processes()
+
+        with pytest.raises(InvalidArgument, match=f"'unique' or 'duplicate', got {re.escape(repr(keys))}$"):
+            await Registry.start_link(rt, "registry", keys=keys)  # type: ignore[arg-type]
+        with pytest.raises(InvalidArgument, match=re.escape(repr(keys))):
+            Registry.child_spec(id="registry", keys=keys)  # type: ignore[arg-type]
+
+        assert rt.processes() == before  # nothing was started
