@@ -16,11 +16,13 @@ from .errors import (
     InvalidSupervisorFlags,
     MaxChildren,
     NoProc,
+    NotAServer,
     NotASupervisor,
     NotRunning,
     ObserverError,
     StartError,
 )
+from .introspection import Inspection
 from .process import Caller, Down, Exit, ExitMessage, Pid, Process, Ref, is_normal_exit
 from .registry import Registry
 from .runtime import ProcessInfo, Runtime, RuntimeEvent, current_runtime
@@ -28,6 +30,7 @@ from .server import IGNORE, NO_REPLY, Server
 from .spec import Child, ChildCounts, ChildSpec
 from .supervision import SupervisorFlags
 from .supervisor import Supervisor
+from .tracing import TraceEvent
 
 __all__ = [
     "IGNORE",
@@ -49,11 +52,13 @@ __all__ = [
     "DynamicSupervisor",
     "Exit",
     "ExitMessage",
+    "Inspection",
     "InvalidArgument",
     "InvalidChildSpec",
     "InvalidSupervisorFlags",
     "MaxChildren",
     "NoProc",
+    "NotAServer",
     "NotASupervisor",
     "NotRunning",
     "ObserverError",
@@ -68,6 +73,7 @@ __all__ = [
     "Server",
     "Supervisor",
     "SupervisorFlags",
+    "TraceEvent",
     "current_runtime",
     "is_normal_exit",
 ]

@@ -108,6 +108,14 @@ class MaxChildren(ObserverError):
     """A DynamicSupervisor is at its `max_children`."""
 
 
+class NotAServer(ObserverError):
+    """A server-only request (suspend, resume, get_state) was made to a plain process."""
+
+    def __init__(self, dest: Any, what: str) -> None:
+        self.dest = dest
+        super().__init__(f"{what} needs a Server, but {dest!r} is a plain process (started with spawn)")
+
+
 class NotASupervisor(ObserverError):
     """An admin call was made to a live process that is not a supervisor of the right kind."""
 

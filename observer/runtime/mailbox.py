@@ -22,12 +22,14 @@ class Mailbox:
     merely wakes the receiver, which then tests the messages it has not seen.
     """
 
-    __slots__ = ("_messages", "_waiter")
+    __slots__ = ("_messages", "_trace", "_waiter", "messages_in")
 
     def __init__(self) -> None:
         self._messages: deque[Any] = deque()
         # Invariant: `_waiter` is set only while the owner is suspended in `get`.
         self._waiter: asyncio.Future[None] | None = None
+        self.messages_in = 0  # messages put since the mailbox was made
+        self._trace: Callable[[Any], None] | None = None  # told of every message put, while a trace is on
 
     def __len__(self) -> int:
         return len(self._messages)
@@ -40,6 +42,9 @@ class Mailbox:
     def put(self, message: Any) -> None:
         """Queue `message` and wake the owner if it is waiting."""
         self._messages.append(message)
+        self.messages_in += 1
+        if self._trace is not None:
+            self._trace(message)
         waiter = self._waiter
         if waiter is not None:
             self._waiter = None

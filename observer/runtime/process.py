@@ -4,20 +4,35 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final, final
+from typing import TYPE_CHECKING, Any, Final, Literal, final
 
 from .mailbox import Mailbox
+from .tracing import trace_handled
 
 if TYPE_CHECKING:
     from .runtime import Runtime
     from .server import Server
+    from .tracing import Tracer
 
 NORMAL: Final = "normal"
 SHUTDOWN: Final = "shutdown"
 KILL: Final = "kill"
 KILLED: Final = "killed"
 NOPROC: Final = "noproc"
+
+
+@final
+class _Open:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "OPEN"
+
+
+OPEN: Final = _Open()
+"""`Process._closing` of a process that is not on its way out."""
 
 
 @final
@@ -117,6 +132,9 @@ class Call:
         self.request = request
         self.caller = caller
 
+    def __repr__(self) -> str:
+        return f"Call({self.request!r}, from={self.caller.pid!r})"
+
 
 class Cast:
     """Envelope of a cast in a server's mailbox."""
@@ -126,6 +144,9 @@ class Cast:
     def __init__(self, request: Any) -> None:
         self.request = request
 
+    def __repr__(self) -> str:
+        return f"Cast({self.request!r})"
+
 
 class StopRequest:
     """Envelope of `Runtime.stop` in a server's mailbox."""
@@ -134,6 +155,28 @@ class StopRequest:
 
     def __init__(self, reason: Any) -> None:
         self.reason = reason
+
+    def __repr__(self) -> str:
+        return f"StopRequest({self.reason!r})"
+
+
+SystemOp = Literal["suspend", "resume", "get_state"]
+
+
+class SystemMessage:
+    """Envelope of a system request (`Runtime.suspend`, `resume`, `get_state`), as OTP's `sys` sends.
+
+    A server handles it between callbacks, suspended or not; `reply` is answered like a call's.
+    """
+
+    __slots__ = ("op", "reply")
+
+    def __init__(self, op: SystemOp, reply: asyncio.Future[Any]) -> None:
+        self.op = op
+        self.reply = reply
+
+    def __repr__(self) -> str:
+        return f"SystemMessage({self.op!r})"
 
 
 def is_normal_exit(reason: Any) -> bool:
@@ -153,8 +196,11 @@ class Process:
 
     __slots__ = (
         "_calls",
+        "_close_deadline",
+        "_closing",
         "_dead",
         "_exit_reason",
+        "_exit_stack",
         "_exit_waiters",
         "_kind",
         "_links",
@@ -163,11 +209,13 @@ class Process:
         "_monitors",
         "_name",
         "_parent",
+        "_reductions",
         "_restarts",
         "_server",
         "_started",
         "_started_at",
         "_task",
+        "_tracers",
         "pid",
         "runtime",
         "trap_exits",
@@ -196,6 +244,14 @@ class Process:
         self._monitored_by: dict[Ref, Pid] | None = None  # monitors on this process: ref -> watcher
         self._calls: set[asyncio.Future[Any]] | None = None  # pending calls to it; fail on its exit
         self._exit_waiters: list[asyncio.Future[Any]] | None = None  # resolved with its exit reason
+        self._reductions = 0  # callbacks or receive rounds handled (ProcessInfo.reductions)
+        # Owned resources (Server.enter_context): exited, newest first, before the exit is announced.
+        self._exit_stack: AsyncExitStack | None = None
+        # Invariant: OPEN until the process starts closing its owned resources on the way out; then the
+        # reason it will die with. A closing process is still in the tables but takes no exit signals.
+        self._closing: Any = OPEN
+        self._close_deadline: asyncio.Timeout | None = None  # while closing: shortened by a kill
+        self._tracers: list[Tracer] | None = None  # active traces (Runtime.trace); None when untraced
 
     def __repr__(self) -> str:
         return f"Process({self.pid!r}{', ' + repr(self._name) if self._name else ''})"
@@ -209,7 +265,11 @@ class Process:
         """
         if timeout is not None:
             self.runtime._check_timeout(timeout)
-        return await self._mailbox.get(match, timeout)
+        message = await self._mailbox.get(match, timeout)
+        self._reductions += 1
+        if self._tracers is not None:
+            trace_handled(self, "info", message)
+        return message
 
     def link(self, pid: Pid) -> None:
         """Link to `pid` (idempotent). A dead pid sends this process exit signal `"noproc"`."""

@@ -12,14 +12,25 @@ from collections.abc import Awaitable, Callable
 from contextvars import ContextVar, Token
 from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
-from .errors import AlreadyRegistered, CallExit, CallingSelf, CallTimeout, InvalidArgument, NoProc, NotRunning
+from .errors import (
+    AlreadyRegistered,
+    CallExit,
+    CallingSelf,
+    CallTimeout,
+    InvalidArgument,
+    NoProc,
+    NotAServer,
+    NotRunning,
+)
+from .introspection import Inspection, stack_and_awaiting, state_text
 from .process import (
     KILL,
     KILLED,
     NOPROC,
     NORMAL,
+    OPEN,
     SHUTDOWN,
     Call,
     Caller,
@@ -31,8 +42,11 @@ from .process import (
     Process,
     Ref,
     StopRequest,
+    SystemMessage,
+    SystemOp,
 )
 from .timeouts import CallTimeouts
+from .tracing import TraceEvent, Tracer
 
 if TYPE_CHECKING:
     from .server import Server
@@ -59,6 +73,8 @@ class ProcessInfo:
     parent: Pid | None
     started_at: float  # on the runtime clock
     restarts: int  # how often its supervisor has restarted this child
+    messages_in: int = 0  # messages delivered to its mailbox since it started
+    reductions: int = 0  # callbacks (servers) or receive rounds (processes) it has handled
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,12 +114,26 @@ def current_runtime() -> Runtime:
         raise NotRunning("no runtime: this code must run inside a process of a Runtime") from None
 
 
+def _task_name(pid: Pid, name: str | None, server: Server | None, fn: Any) -> str:
+    """`<0.12.0> cache`: what py-spy, aiomonitor and `asyncio.all_tasks()` show for a process's task."""
+    label = name or (type(server).__name__ if server is not None else getattr(fn, "__qualname__", "process"))
+    return f"<0.{pid.id}.0> {label}"
+
+
 def _is_kill(reason: Any) -> bool:
     return isinstance(reason, str) and reason == KILL
 
 
 def _is_normal(reason: Any) -> bool:
     return isinstance(reason, str) and reason == NORMAL
+
+
+def _is_killed(reason: Any) -> bool:
+    return isinstance(reason, str) and reason == KILLED
+
+
+KILL_CLOSE_TIMEOUT: Final = 1.0
+"""Seconds a killed process has to close the resources it owns before it is announced dead."""
 
 
 class Runtime:
@@ -277,7 +307,7 @@ class Runtime:
         proc._server = server
         self._procs[pid] = proc
         assert self._loop is not None
-        task = self._loop.create_task(self._run(proc, fn, args))
+        task = self._loop.create_task(self._run(proc, fn, args), name=_task_name(pid, name, server, fn))
         proc._task = task
         self._by_task[task] = proc
         self._tasks.add(task)
@@ -302,14 +332,20 @@ class Runtime:
         except Exit as exc:
             reason = exc.reason
         except asyncio.CancelledError:
-            if proc._dead:  # killed: the signal that killed it already did the exit
+            if proc._dead or proc._closing is not OPEN:  # killed: the signal did the exit, or deferred it
                 current = asyncio.current_task()
                 if current is not None:
                     current.uncancel()
-                return
-            self._die(proc, KILLED)  # the host cancelled us: die, and let the cancellation through
-            self._drain()
-            raise
+                if proc._dead:
+                    return
+                reason = proc._closing
+            else:
+                if proc._exit_stack is not None:
+                    proc._closing = KILLED
+                    await self._close_owned(proc)
+                self._die(proc, KILLED)  # the host cancelled us: die, and let the cancellation through
+                self._drain()
+                raise
         except Exception as exc:  # a crash: the exception is the exit reason, carried on by links and monitors
             if not proc._dead:
                 logger.error("process %r crashed", proc, exc_info=exc)
@@ -321,9 +357,40 @@ class Runtime:
             raise
         else:
             reason = NORMAL
+        if proc._exit_stack is not None and not proc._dead:
+            if proc._closing is OPEN:
+                proc._closing = reason
+            await self._close_owned(proc)
+            reason = proc._closing
         if not proc._dead:
             self._die(proc, reason)
             self._drain()
+
+    async def _close_owned(self, proc: Process) -> None:
+        """Exit the contexts `proc` owns, newest first; within 1 s once it has been killed.
+
+        Runs in the process's own task on its way out, before `_die` announces the exit. Meanwhile
+        `_closing` holds the exit reason: exit signals pass it by, and a kill only shortens the deadline.
+        """
+        stack = proc._exit_stack
+        assert stack is not None and self._loop is not None
+        try:
+            async with asyncio.timeout(None) as deadline:
+                proc._close_deadline = deadline
+                if _is_killed(proc._closing):
+                    deadline.reschedule(self._loop.time() + KILL_CLOSE_TIMEOUT)
+                await stack.aclose()
+        except TimeoutError:
+            logger.warning("%r: owned resources not closed within %ss of its kill", proc, KILL_CLOSE_TIMEOUT)
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if current is not None:
+                current.uncancel()
+        except Exception as exc:  # a resource failed to close: logged, and the process exits all the same
+            logger.error("%r: closing an owned resource failed", proc, exc_info=exc)
+        finally:
+            proc._exit_stack = None
+            proc._close_deadline = None
 
     def attached(self, trap_exits: bool = False) -> _Attached:
         """Make the current task a process for an `async with` block; yields its `Process`.
@@ -359,6 +426,8 @@ class Runtime:
             parent=proc._parent if proc._parent in self._procs else None,
             started_at=proc._started_at,
             restarts=proc._restarts,
+            messages_in=proc._mailbox.messages_in,
+            reductions=proc._reductions,
         )
 
     def monitor_count(self) -> int:
@@ -556,7 +625,7 @@ class Runtime:
             signals = self._signals
             while signals:
                 target, sender, reason, via_link = signals.popleft()
-                if target._dead:
+                if target._dead or target._closing is not OPEN:  # closing: it is on its way out already
                     continue
                 if not via_link and _is_kill(reason):
                     self._kill(target, KILLED)
@@ -571,11 +640,32 @@ class Runtime:
             self._draining = False
 
     def _kill(self, proc: Process, reason: Any) -> None:
-        """End `proc` now with `reason` and stop its task."""
+        """End `proc` now with `reason` and stop its task.
+
+        A process that owns resources (`Server.enter_context`) is not announced dead yet: its task is
+        cancelled and closes them first (within 1 s), then dies with `reason` (see `_run`).
+        """
         if proc._dead:
             return
-        self._die(proc, reason)
+        if proc._closing is not OPEN:  # already closing its resources: a kill only hurries it
+            deadline = proc._close_deadline
+            if _is_killed(reason):
+                proc._closing = KILLED
+            if _is_killed(reason) and deadline is not None and self._loop is not None:
+                when = self._loop.time() + KILL_CLOSE_TIMEOUT
+                current = deadline.when()
+                if current is None or current > when:
+                    deadline.reschedule(when)
+            return
         task = proc._task
+        if proc._exit_stack is not None and task is not None and proc._started:
+            proc._closing = reason
+            if task is asyncio.current_task():
+                self._self_exit = (task, reason)
+            else:
+                task.cancel()
+            return
+        self._die(proc, reason)
         if task is None:
             return
         if task is asyncio.current_task():
@@ -716,6 +806,109 @@ class Runtime:
         elif flush:  # only a monitor that already fired can have its Down queued
             proc._mailbox.remove_first(lambda message: type(message) is Down and message.ref is ref)
         return target_pid is not None
+
+    # -- introspection (OTP's sys and process_info) ------------------------------
+
+    def inspect(self, pid: Pid) -> Inspection | None:
+        """Look inside a live process: its info, a server's state, its stack and what it awaits.
+
+        Synchronous, and read on the spot: a server's `format_status()` runs here, between its
+        callbacks (it cannot be inside one while this code runs on the same loop).
+
+        Returns:
+            The `Inspection`, or None if `pid` is not alive.
+        """
+        info = self.process_info(pid) if isinstance(pid, Pid) else None
+        if info is None:
+            return None
+        proc = self._procs[pid]
+        state = None
+        if proc._server is not None:
+            try:
+                state = state_text(proc._server.format_status())
+            # An observer shows a broken format_status as text; the server itself is not touched.
+            except Exception as exc:  # noqa: BLE001
+                state = f"<format_status raised {type(exc).__name__}: {exc}>"
+        stack, awaiting = stack_and_awaiting(proc, Runtime.call.__code__)
+        return Inspection(info, state, stack, awaiting)
+
+    async def get_state(self, dest: Dest, timeout: float = 5.0) -> Any:
+        """A server's `format_status()`, taken between its callbacks (OTP `sys:get_state`).
+
+        Raises:
+            NoProc: `dest` is dead or unknown.
+            NotAServer: `dest` is a plain process.
+            CallTimeout: the server did not get to it within `timeout` (it is stuck in a callback).
+        """
+        return await self._system(dest, "get_state", timeout)
+
+    async def suspend(self, dest: Dest, timeout: float = 5.0) -> None:
+        """Suspend a server (OTP `sys:suspend`): it handles nothing from its mailbox until resumed.
+
+        Calls to it queue (and time out); exit signals still act on it; `stop`, `resume` and
+        `get_state` are still answered.
+
+        Raises:
+            NoProc: `dest` is dead or unknown.
+            NotAServer: `dest` is a plain process.
+            CallTimeout: the server did not get to the request within `timeout`.
+        """
+        await self._system(dest, "suspend", timeout)
+
+    async def resume(self, dest: Dest, timeout: float = 5.0) -> None:
+        """Resume a suspended server (OTP `sys:resume`); resuming one that runs does nothing.
+
+        Raises:
+            NoProc: `dest` is dead or unknown.
+            NotAServer: `dest` is a plain process.
+            CallTimeout: the server did not get to the request within `timeout`.
+        """
+        await self._system(dest, "resume", timeout)
+
+    async def _system(self, dest: Dest, op: SystemOp, timeout: float) -> Any:
+        proc = self._live(dest)
+        if proc._server is None:
+            raise NotAServer(dest, op)
+        if proc._task is asyncio.current_task():
+            raise CallingSelf(dest)
+        self._check_timeout(timeout)
+        assert self._loop is not None and self._call_timeouts is not None
+        future: asyncio.Future[Any] = self._loop.create_future()
+        self._call_timeouts.add(future, float(timeout), dest, op)
+        calls = proc._calls
+        if calls is None:
+            calls = proc._calls = set()
+        calls.add(future)
+        proc._mailbox.put(SystemMessage(op, future))
+        try:
+            return await future
+        finally:
+            calls.discard(future)
+
+    def trace(self, dest: Dest, callback: Callable[[TraceEvent], object], *, limit: int = 100) -> Callable[[], None]:
+        """Call `callback(TraceEvent)` for the next `limit` messages `dest` receives or handles.
+
+        Events are `"in"` (delivered to its mailbox), `"call"`, `"cast"`, `"info"` (handled) and
+        `"reply"`; the trace stops by itself after `limit` events (recon_trace's safety cap) or when
+        the process exits. Callbacks run via the loop, in order, never inside the runtime's
+        bookkeeping. An untraced process pays nothing for tracing.
+
+        Returns:
+            A function that stops the trace sooner (idempotent).
+
+        Raises:
+            NoProc: `dest` is dead or unknown.
+            InvalidArgument: `limit` is not an int >= 1, or `callback` is not callable.
+        """
+        if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
+            raise InvalidArgument(f"a trace limit is an int >= 1, got {limit!r}")
+        if not callable(callback):
+            raise InvalidArgument(f"trace() needs a callable, got {callback!r}")
+        proc = self._live(dest)
+        assert self._loop is not None
+        tracer = Tracer(proc, callback, limit, self._loop, self.clock)
+        tracer.start()
+        return tracer.stop
 
     # -- observation -----------------------------------------------------------
 

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Hashable
-from typing import Any, ClassVar, Final, final
+from contextlib import AbstractAsyncContextManager, AbstractContextManager, AsyncExitStack
+from typing import Any, ClassVar, Final, TypeVar, final
 
 from .errors import AlreadyRegistered, AlreadyStarted, CallExit, StartError
-from .process import Call, Caller, Cast, Exit, ExitMessage, Pid, Process, Ref, StopRequest
+from .process import OPEN, Call, Caller, Cast, Exit, ExitMessage, Pid, Process, Ref, StopRequest, SystemMessage
 from .runtime import Runtime, current_runtime
 from .spec import ChildSpec, Restart, Shutdown
+from .tracing import trace_handled
+
+T = TypeVar("T")
 
 
 @final
@@ -134,8 +138,6 @@ class Server:
     async def terminate(self, reason: Any) -> None:
         """Clean up before exiting with `reason` (not run when the server is killed)."""
 
-    # -- the loop ----------------------------------------------------------------
-
     # -- inside callbacks: this server's own links and monitors -------------------
 
     def link(self, pid: Pid) -> None:
@@ -153,6 +155,45 @@ class Server:
     def demonitor(self, ref: Ref, flush: bool = False) -> bool:
         """Remove the monitor `ref` (with `flush=True`, also a queued `Down` for it)."""
         return self._process.demonitor(ref, flush)
+
+    # -- owned resources and status ------------------------------------------------
+
+    async def enter_async_context(self, cm: AbstractAsyncContextManager[T]) -> T:
+        """Enter `cm` and tie it to this server: it is exited when the server ends, for any reason.
+
+        Owned contexts are exited newest first after `terminate` (and on `"kill"`, where `terminate`
+        does not run, within 1 s), before the exit reaches links and monitors: a supervisor that
+        restarts this server finds its port or file free again.
+
+        Returns:
+            What `cm.__aenter__` returned.
+        """
+        return await self._exit_stack().enter_async_context(cm)
+
+    def enter_context(self, cm: AbstractContextManager[T]) -> T:
+        """Enter the plain context manager `cm` and tie it to this server (see `enter_async_context`)."""
+        return self._exit_stack().enter_context(cm)
+
+    def _exit_stack(self) -> AsyncExitStack:
+        proc = self._process
+        if proc._exit_stack is None:
+            proc._exit_stack = AsyncExitStack()
+        return proc._exit_stack
+
+    def format_status(self) -> object:
+        """What `Runtime.inspect` and `get_state` show of this server's state (OTP `format_status`).
+
+        The default is the instance's public attributes, with the values of those whose names
+        contain `password`, `secret`, `token` or `key` replaced by `"***"`. Override it to show
+        less, or something more readable; keep it cheap and side-effect free.
+        """
+        return {
+            name: REDACTED if _is_secret(name) else value
+            for name, value in vars(self).items()
+            if not name.startswith("_") and name not in _RUNTIME_ATTRIBUTES
+        }
+
+    # -- the loop ------------------------------------------------------------------
 
     async def _serve(self, proc: Process, args: tuple[Any, ...], ack: asyncio.Future[Pid | None]) -> None:
         self.pid = proc.pid
@@ -173,34 +214,54 @@ class Server:
             return
         if not ack.done():
             ack.set_result(proc.pid)
-        await self._loop(proc)
-
-    def _unlink_parent(self, proc: Process) -> None:
-        if proc._parent is not None:
-            proc.unlink(proc._parent)
-
-    async def _loop(self, proc: Process) -> None:
-        get = proc._mailbox.get
-        queued = proc._mailbox._messages  # taken directly while there are any: no coroutine per message
+        # The receive loop is inlined here (no `_loop` or `Mailbox.get` coroutine): an idle server is
+        # two suspended coroutines, `Runtime._run` and this one, waiting on one bare future.
+        mailbox = proc._mailbox
+        queued = mailbox._messages  # taken directly while there are any: no coroutine per message
         parent = proc._parent
+        loop = proc.runtime._loop
+        assert loop is not None
         try:
             while True:
-                message = queued.popleft() if queued else await get()
+                if queued:
+                    message = queued.popleft()
+                else:
+                    waiter = loop.create_future()
+                    mailbox._waiter = waiter  # Invariant of Mailbox: set only while its owner waits
+                    try:
+                        await waiter
+                    finally:
+                        mailbox._waiter = None
+                    continue
+                proc._reductions += 1
                 kind = type(message)
                 if kind is Call:
+                    if proc._tracers is not None:
+                        trace_handled(proc, "call", message.request)
                     reply = await self.handle_call(message.request, message.caller)
                     if reply is not NO_REPLY:
+                        if proc._tracers is not None:
+                            trace_handled(proc, "reply", reply)
                         message.caller.reply(reply)
                 elif kind is Cast:
+                    if proc._tracers is not None:
+                        trace_handled(proc, "cast", message.request)
                     await self.handle_cast(message.request)
                 elif kind is StopRequest:
                     raise Exit(message.reason)
                 elif kind is ExitMessage and message.pid is parent:  # a root's parent is the runtime (None)
                     raise Exit(message.reason)
+                elif kind is SystemMessage:
+                    proc._reductions -= 1  # system requests are not the server's own work
+                    if self._system(message):
+                        await self._suspended(proc, parent)
                 else:
+                    if proc._tracers is not None:
+                        trace_handled(proc, "info", message)
                     await self.handle_info(message)
         except Exit as exc:
-            if not proc._dead:  # dead already: killed by a signal it caused itself, so no terminate
+            # Dead or closing already: killed by a signal it caused itself, so no terminate.
+            if not proc._dead and proc._closing is OPEN:
                 await self.terminate(exc.reason)
             raise
         except asyncio.CancelledError:
@@ -208,3 +269,50 @@ class Server:
         except Exception as exc:
             await self.terminate(exc)
             raise
+
+    def _system(self, message: SystemMessage) -> bool:
+        """Answer a system request; True when it asks the server to suspend."""
+        reply = message.reply
+        if message.op == "get_state":
+            state = self.format_status()
+            if not reply.done():
+                reply.set_result(state)
+            return False
+        if not reply.done():
+            reply.set_result(None)
+        return message.op == "suspend"
+
+    async def _suspended(self, proc: Process, parent: Pid | None) -> None:
+        """OTP's `sys:suspend`: handle only system requests, stop requests and the parent's exit.
+
+        Calls, casts and other messages stay queued, in order, until `resume`; exit signals that
+        are not trapped still act on the server (they cancel its task).
+        """
+
+        def wanted(message: Any) -> bool:
+            kind = type(message)
+            return kind is SystemMessage or kind is StopRequest or (kind is ExitMessage and message.pid is parent)
+
+        while True:
+            message = await proc._mailbox.get(wanted)
+            if type(message) is SystemMessage:
+                self._system(message)
+                if message.op == "resume":
+                    return
+            else:  # a stop request, or the parent's exit signal
+                raise Exit(message.reason)
+
+    def _unlink_parent(self, proc: Process) -> None:
+        if proc._parent is not None:
+            proc.unlink(proc._parent)
+
+
+REDACTED: Final = "***"
+"""What `Server.format_status` shows in place of a secret's value."""
+_SECRET_MARKERS = ("password", "secret", "token", "key")
+_RUNTIME_ATTRIBUTES = frozenset({"pid", "runtime"})
+
+
+def _is_secret(name: str) -> bool:
+    lowered = name.lower()
+    return any(marker in lowered for marker in _SECRET_MARKERS)

@@ -9,6 +9,9 @@ from typing import Any
 
 from .errors import CallTimeout
 
+_COMPACT_FLOOR = 64
+"""Entries a queue may hold before it first compacts (answered calls included)."""
+
 
 class _TimeoutQueue:
     """Pending deadlines of calls that share one timeout value.
@@ -16,10 +19,14 @@ class _TimeoutQueue:
     Invariant: deadlines are appended in non-decreasing order (same timeout,
     monotonic loop time), so the head is always the next to expire and one
     timer armed for it suffices. Answered calls are dropped lazily: from the
-    head on each `add`, and when the timer fires.
+    head on each `add` and when the timer fires, and by a compaction whenever
+    the queue has doubled since the last one — so one call pending on a silent
+    server cannot keep every later answered call (its future, destination and
+    request) alive until its deadline. Each compaction costs O(n) after at
+    least n/2 adds: O(1) per call, amortized.
     """
 
-    __slots__ = ("_entries", "_loop", "_on_empty", "_timeout", "_timer")
+    __slots__ = ("_compact_at", "_entries", "_loop", "_on_empty", "_timeout", "_timer")
 
     def __init__(self, loop: asyncio.AbstractEventLoop, timeout: float, on_empty: Callable[[float], None]) -> None:
         self._loop = loop
@@ -27,14 +34,23 @@ class _TimeoutQueue:
         self._on_empty = on_empty  # told when the queue has nothing left, so one-off timeouts do not pile up
         self._entries: deque[tuple[float, asyncio.Future[Any], Any, Any]] = deque()
         self._timer: asyncio.TimerHandle | None = None
+        self._compact_at = _COMPACT_FLOOR  # compact when the queue grows to this length
 
     def add(self, future: asyncio.Future[Any], dest: Any, request: Any) -> None:
         entries = self._entries
         while entries and entries[0][1].done():
             entries.popleft()
+        if len(entries) >= self._compact_at:
+            entries = self._compact()
         entries.append((self._loop.time() + self._timeout, future, dest, request))
         if self._timer is None:
             self._timer = self._loop.call_at(entries[0][0], self._expire)
+
+    def _compact(self) -> deque[tuple[float, asyncio.Future[Any], Any, Any]]:
+        """Drop every answered call's entry (keeping the order); the next compaction waits for twice as many."""
+        entries = self._entries = deque(entry for entry in self._entries if not entry[1].done())
+        self._compact_at = max(_COMPACT_FLOOR, 2 * len(entries))
+        return entries
 
     def _expire(self) -> None:
         self._timer = None
