@@ -27,6 +27,8 @@ expect_allowed = 4
 ```
 
 A step has at most one action (`kill`, `flood` or `churn`) and any expectations.
+Sizes are bounded: a flood makes at most 100,000 checks, a churn at most 10,000
+subscribers.
 `expect_monitor_baseline` needs a system at rest: right after killing the signal
 router or the agent registry, the agents rejoin the new one on a short timer, so
 put such a step before the kills (as examples/router-restarts-alone.toml does).
@@ -35,6 +37,7 @@ put such a step before the kills (as examples/router-restarts-alone.toml does).
 from __future__ import annotations
 
 import os
+import reprlib
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -64,6 +67,11 @@ _STEP_FIELDS: Mapping[str, type] = MappingProxyType({
     "expect_monitor_baseline": bool,
 })
 _ACTIONS = ("kill", "flood", "churn")
+_LIMITS: Mapping[str, int] = MappingProxyType({
+    "checks": 100_000,  # rate-limit checks in one flood: each is a call to the limiter (~10 s at most)
+    "subscribers": 10_000,  # processes in one churn: the size of tree the app is built to show
+})
+"""Upper bounds of a drill's sizes, so that a typo cannot grow the runtime until it runs out of memory."""
 
 
 class DrillFileError(ObserverError):
@@ -96,6 +104,9 @@ def load_drill_file(path: str | os.PathLike[str]) -> Drill:
         raise DrillFileError(f"{where}: cannot read: {error.strerror}") from None
     except UnicodeDecodeError as error:
         raise DrillFileError(f"{where}: not UTF-8 text (byte {error.start}): a drill file is TOML") from None
+    except RecursionError:  # tomllib parses nested arrays and inline tables recursively
+        raise DrillFileError(f"{where}: nested too deeply to be a drill file (arrays or tables in each other)") \
+            from None
     return parse_drill(document, where)
 
 
@@ -103,19 +114,19 @@ def parse_drill(document: dict[str, Any], where: str = "<drill>") -> Drill:
     """A Drill from an already parsed TOML document."""
     unknown = sorted(set(document) - {"drill", "step"})
     if unknown:
-        raise DrillFileError(f"{where}: unknown table {unknown[0]!r} (expected [drill] and [[step]])")
+        raise DrillFileError(f"{where}: unknown table {_show(unknown[0])} (expected [drill] and [[step]])")
     header = document.get("drill")
     if not isinstance(header, dict):
-        raise DrillFileError(f"{where}: missing [drill] table with name and description")
+        raise DrillFileError(f"{where}: missing [drill] table with a name (and an optional description)")
     unknown = sorted(set(header) - {"name", "description"})
     if unknown:
-        raise DrillFileError(f"{where}: [drill] unknown field {unknown[0]!r} (known: name, description)")
+        raise DrillFileError(f"{where}: [drill] unknown field {_show(unknown[0])} (known: name, description)")
     name = header.get("name")
     if not isinstance(name, str) or not name.strip():
-        raise DrillFileError(f"{where}: [drill] name must be a non-empty string, got {name!r}")
+        raise DrillFileError(f"{where}: [drill] name must be a non-empty string, got {_show(name)}")
     description = header.get("description", "")
     if not isinstance(description, str):
-        raise DrillFileError(f"{where}: [drill] description must be a string, got {description!r}")
+        raise DrillFileError(f"{where}: [drill] description must be a string, got {_show(description)}")
     raw_steps = document.get("step")
     if not isinstance(raw_steps, list) or not raw_steps:
         raise DrillFileError(f"{where}: a drill needs at least one [[step]]")
@@ -130,16 +141,16 @@ def parse_drill(document: dict[str, Any], where: str = "<drill>") -> Drill:
 
 def _parse_step(raw: Any, where: str) -> StepSpec:
     if not isinstance(raw, dict):
-        raise DrillFileError(f"{where}: a step must be a table, got {raw!r}")
+        raise DrillFileError(f"{where}: a step must be a table, got {_show(raw)}")
     types = _STEP_FIELDS
     for key, value in raw.items():
         expected = types.get(key)
         if expected is None:
-            raise DrillFileError(f"{where}: unknown field {key!r} (known: {', '.join(types)})")
+            raise DrillFileError(f"{where}: unknown field {_show(key)} (known: {', '.join(types)})")
         if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
-            raise DrillFileError(f"{where}: {key} must be a {expected.__name__}, got {value!r}")
+            raise DrillFileError(f"{where}: {key} must be a {expected.__name__}, got {_show(value)}")
         if isinstance(value, list) and not all(isinstance(item, str) for item in value):
-            raise DrillFileError(f"{where}: {key} must be a list of strings, got {value!r}")
+            raise DrillFileError(f"{where}: {key} must be a list of strings, got {_show(value)}")
     actions = [action for action in _ACTIONS if action in raw]
     if len(actions) > 1:
         raise DrillFileError(f"{where}: a step has at most one action, got {', '.join(actions)}")
@@ -157,15 +168,25 @@ def _parse_step(raw: Any, where: str) -> StepSpec:
 def _check_table(table: dict[str, Any], fields: dict[str, type], where: str) -> None:
     for key in table:
         if key not in fields:
-            raise DrillFileError(f"{where}: unknown field {key!r} (known: {', '.join(fields)})")
+            raise DrillFileError(f"{where}: unknown field {_show(key)} (known: {', '.join(fields)})")
     for key, expected in fields.items():
         if key not in table:
             raise DrillFileError(f"{where}: missing field {key!r} (needs: {', '.join(fields)})")
         value = table[key]
         if not isinstance(value, expected) or isinstance(value, bool):
-            raise DrillFileError(f"{where}: {key} must be a {expected.__name__}, got {value!r}")
+            raise DrillFileError(f"{where}: {key} must be a {expected.__name__}, got {_show(value)}")
         if isinstance(value, int) and value <= 0:
-            raise DrillFileError(f"{where}: {key} must be > 0, got {value!r}")
+            raise DrillFileError(f"{where}: {key} must be > 0, got {_show(value)}")
+        limit = _LIMITS.get(key)
+        if isinstance(value, int) and limit is not None and value > limit:
+            raise DrillFileError(f"{where}: {key} must be at most {limit:,}, got {value:,}")
+
+
+def _show(value: Any) -> str:
+    """`value` as a message quotes it: its repr, cut short and never deep (a file may nest a value 400 levels)."""
+    shown = reprlib.Repr()  # Python 3.11's Repr takes no keyword arguments
+    shown.maxlevel, shown.maxstring, shown.maxother, shown.maxlist, shown.maxdict = 3, 60, 60, 6, 4
+    return shown.repr(value)
 
 
 async def _run_step(ctx: DrillContext, spec: StepSpec) -> None:

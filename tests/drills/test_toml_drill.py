@@ -224,7 +224,26 @@ def test_not_toml_carries_the_toml_error(tmp_path: Path) -> None:
 
 def test_missing_drill_table(tmp_path: Path) -> None:
     message = refused(write(tmp_path, KILL_ROUTER))
-    assert "missing [drill] table" in message
+    assert message.endswith(": missing [drill] table with a name (and an optional description)")
+
+
+@pytest.mark.parametrize(
+    "value", ["[" * 5000 + "]" * 5000, "{ a = " * 5000 + "1" + " }" * 5000], ids=["arrays", "inline tables"]
+)
+def test_a_deeply_nested_file_is_one_line_naming_it(tmp_path: Path, value: str) -> None:
+    message = refused(write(tmp_path, f"{HEADER}[[step]]\nkill = {value}\n"))
+    assert message == f"{tmp_path / 'my-drill.toml'}: nested too deeply to be a drill file " \
+        "(arrays or tables in each other)"
+
+
+def test_a_deep_value_is_quoted_short(tmp_path: Path) -> None:
+    message = step_refused(tmp_path, "kill = " + "[" * 200 + "]" * 200)
+    assert message.endswith("step 1: kill must be a str, got [[[[...]]]]")
+
+
+def test_a_long_value_is_quoted_short(tmp_path: Path) -> None:
+    message = step_refused(tmp_path, f"kill = {list(range(10_000))}")
+    assert message.endswith("step 1: kill must be a str, got [0, 1, 2, 3, 4, 5, ...]")
 
 
 def test_drill_as_an_array_of_tables_is_not_a_drill_table(tmp_path: Path) -> None:
@@ -311,6 +330,10 @@ def test_two_actions_in_one_step(tmp_path: Path) -> None:
         ('{ limiter = "a", key = "k", checks = true }', "step 1: flood: checks must be a int, got True"),
         ('{ limiter = 1, key = "k", checks = 2 }', "step 1: flood: limiter must be a str, got 1"),
         ('{ limiter = "a", key = "k", checks = 2, burst = 3 }', "step 1: flood: unknown field 'burst'"),
+        ('{ limiter = "a", key = "k", checks = 100_001 }',
+         "step 1: flood: checks must be at most 100,000, got 100,001"),
+        ('{ limiter = "a", key = "k", checks = 1_000_000_000_000 }',
+         "step 1: flood: checks must be at most 100,000, got 1,000,000,000,000"),
     ],
 )
 def test_a_bad_flood_names_the_field_and_the_value(tmp_path: Path, flood: str, complaint: str) -> None:
@@ -324,6 +347,8 @@ def test_a_bad_flood_names_the_field_and_the_value(tmp_path: Path, flood: str, c
         ('{ pattern = "a.*" }', "step 1: churn: missing field 'subscribers'"),
         ('{ pattern = "a.*", subscribers = 0 }', "step 1: churn: subscribers must be > 0, got 0"),
         ('{ pattern = ["a"], subscribers = 1 }', "step 1: churn: pattern must be a str, got ['a']"),
+        ('{ pattern = "a.*", subscribers = 100_000_000 }',
+         "step 1: churn: subscribers must be at most 10,000, got 100,000,000"),
     ],
 )
 def test_a_bad_churn_names_the_field_and_the_value(tmp_path: Path, churn: str, complaint: str) -> None:
