@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import gc
+import os
 import sqlite3
-from contextlib import closing
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 import pytest
 
-from observer.runtime import Pid, Runtime
+from observer.runtime import InvalidArgument, Pid, Runtime
 from observer.system import Agent, StateStore, StorageError, start_system
 
 from . import AGENTS, ROOT_CHILDREN, agent_pids, child_pids, whereis
@@ -184,3 +187,119 @@ async def test_killing_state_supervisor_with_a_file_store_keeps_every_agent_stat
     assert list(await child_pids(rt, root)) == list(ROOT_CHILDREN)
 
     assert {agent_id: await Agent.state(rt, agent_id) for agent_id in expected} == expected
+
+
+# -- bad stored rows and bad arguments -------------------------------------------------------
+
+
+def store_row(path: Path, owner: str, state: object) -> None:
+    """Write `state` as the stored state of `owner`, through a second connection to the file."""
+    with closing(sqlite3.connect(path)) as db:
+        db.execute("INSERT OR REPLACE INTO agent_state (owner, state) VALUES (?, ?)", (owner, state))
+        db.commit()
+
+
+@pytest.mark.parametrize(
+    ("stored", "why"),
+    [
+        ("{not json", "the stored state is not valid JSON"),
+        ("", "the stored state is not valid JSON"),
+        ('[["k", "v"]]', "the stored state is a JSON array, not an object"),
+        ('"text"', "the stored state is a JSON string, not an object"),
+        ("5", "the stored state is a JSON number, not an object"),
+        ("null", "the stored state is a JSON null, not an object"),
+        ("true", "the stored state is a JSON boolean, not an object"),
+        (b"{}", "the stored state is not text but bytes"),
+    ],
+    ids=["not JSON", "empty", "array", "string", "number", "null", "boolean", "blob"],
+)
+async def test_a_stored_row_that_is_not_a_json_object_is_a_storage_error_naming_the_agent(
+    rt: Runtime, tmp_path: Path, stored: object, why: str
+) -> None:
+    path = tmp_path / "state.db"
+    await start_system(rt, store_path=path, workload=False)
+    await Agent.put(rt, "agent_2", "kept", 1)
+    store = whereis(rt, "state_store")
+    store_row(path, "agent_1", stored)
+
+    with pytest.raises(StorageError) as raised:
+        await StateStore.get(rt, "state_store", "agent_1")
+
+    assert raised.value.operation == "read the state of 'agent_1'"
+    assert str(raised.value).startswith(f"state store could not read the state of 'agent_1': {why}")
+    assert "\n" not in str(raised.value)
+    assert rt.whereis("state_store") is store  # an expected error: the store itself is fine
+    assert await StateStore.get(rt, "state_store", "agent_2") == {"kept": 1}
+
+
+@pytest.mark.parametrize(
+    ("owner", "state", "message"),
+    [
+        (7, {}, "a state owner must be a str, got 7"),
+        ("agent_1", [("k", "v")], "the state of 'agent_1' must be a dict, got list"),
+        ("agent_1", {"k": object()}, "the state of 'agent_1' must be JSON-serialisable"),
+    ],
+    ids=["owner", "not a dict", "not JSON"],
+)
+async def test_bad_arguments_are_invalid_arguments_and_the_store_keeps_running(
+    rt: Runtime, system: Pid, owner: object, state: object, message: str
+) -> None:
+    store = whereis(rt, "state_store")
+
+    with pytest.raises(InvalidArgument, match=message):
+        await StateStore.put(rt, "state_store", owner, state)  # type: ignore[arg-type]
+    with pytest.raises(InvalidArgument, match="a state owner must be a str"):
+        await StateStore.get(rt, "state_store", None)  # type: ignore[arg-type]
+
+    assert rt.whereis("state_store") is store
+    assert await StateStore.owners(rt, "state_store") == []
+
+
+# -- connections closed when the system stops --------------------------------------------------
+
+
+def files_held_open(directory: Path) -> list[str]:
+    """The files under `directory` this process has open (Linux: read from /proc/self/fd)."""
+    held = []
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:  # the fd listdir itself used, closed by now
+            continue
+        if target.startswith(f"{directory}{os.sep}"):
+            held.append(os.path.basename(target))
+    return sorted(held)
+
+
+@contextmanager
+def no_garbage_collection() -> Iterator[None]:
+    """Keep the cyclic garbage collector off, so that it cannot close a forgotten connection for us."""
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc/self/fd to see open files")
+@pytest.mark.parametrize("kill_the_store", [False, True], ids=["stopped", "killed then restarted"])
+async def test_no_connection_and_no_wal_file_is_left_once_the_runtime_has_stopped(
+    tmp_path: Path, kill_the_store: bool
+) -> None:
+    path = tmp_path / "state.db"
+    with no_garbage_collection():
+        async with Runtime() as rt:
+            await start_system(rt, store_path=path, workload=False)
+            await Agent.put(rt, "agent_1", "k", 1)
+            assert files_held_open(tmp_path) != []  # the store's own connection, while it runs
+            if kill_the_store:  # a kill skips terminate: the next store must close the old connection
+                rt.exit(whereis(rt, "state_store"), "kill")
+                await child_pids(rt, "state_supervisor")
+                await Agent.put(rt, "agent_1", "k", 2)
+
+        assert files_held_open(tmp_path) == []
+        assert sorted(os.listdir(tmp_path)) == ["state.db"]  # no state.db-wal, no state.db-shm
+
+    with closing(sqlite3.connect(path)) as db:
+        expected = '{"k": 2}' if kill_the_store else '{"k": 1}'
+        assert db.execute("SELECT state FROM agent_state").fetchall() == [(expected,)]
