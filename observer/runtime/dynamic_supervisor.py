@@ -6,6 +6,7 @@ import itertools
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
+from . import reports
 from .errors import (
     AlreadyStarted,
     ChildNotFound,
@@ -29,7 +30,7 @@ from .supervision import (
     child_counts,
     child_label,
     child_report,
-    logger,
+    retry_after_a_loop_turn,
     start_child_process,
     stop_children_in_parallel,
 )
@@ -204,10 +205,10 @@ class DynamicSupervisor(Server):
                 await self._restart(message.key, child, message.last_pid)
 
     async def terminate(self, reason: Any) -> None:
-        ids = {child.pid: child.spec.id for child in self._children.values() if isinstance(child.pid, Pid)}
-        running = [(child.pid, child.spec.shutdown) for child in self._children.values() if isinstance(child.pid, Pid)]
+        specs = {child.pid: child.spec for child in self._children.values() if isinstance(child.pid, Pid)}
+        running = [(pid, spec.shutdown) for pid, spec in specs.items()]
         for pid, exit_reason in (await stop_children_in_parallel(self._process, running)).items():
-            self._emit_stopped(pid, ids[pid], exit_reason)
+            self._stopped(pid, specs[pid], exit_reason)
         self._children.clear()
         self._by_pid.clear()
         self._restarting.clear()
@@ -228,6 +229,7 @@ class DynamicSupervisor(Server):
             self._children[key] = _Child(spec, pid)
             self._by_pid[pid] = key
             self.runtime._emit("child_started", pid, other=self.pid, name=child_label(spec.id))
+            reports.progress(self.pid, spec.id, pid)
         return result
 
     async def _terminate_child(self, pid: Pid) -> Any:
@@ -241,17 +243,21 @@ class DynamicSupervisor(Server):
             return Failure(ChildNotFound(f"{pid!r} is not a child of this dynamic supervisor"))
         child = self._children.pop(key)
         reasons = await stop_children_in_parallel(self._process, [(pid, child.spec.shutdown)])
-        self._emit_stopped(pid, child.spec.id, reasons[pid])
+        self._stopped(pid, child.spec, reasons[pid])
         return None
 
-    def _emit_stopped(self, pid: Pid, child_id: Any, reason: Any) -> None:
-        self.runtime._emit("child_stopped", pid, other=self.pid, reason=reason, name=child_label(child_id))
+    def _stopped(self, pid: Pid, spec: ChildSpec, reason: Any) -> None:
+        """Announce a child this supervisor stopped; report it if it did not end as its shutdown spec asked."""
+        self.runtime._emit("child_stopped", pid, other=self.pid, reason=reason, name=child_label(spec.id))
+        if not reports.stopped_as_expected(reason, spec.shutdown, spec.restart):
+            reports.shutdown_error(self.pid, spec.id, pid, reason)
 
     async def _child_exited(self, pid: Pid, reason: Any) -> None:
         key = self._by_pid.pop(pid, None)
         if key is None:
             return
         child = self._children[key]
+        reports.child_terminated(self.pid, child.spec.id, pid, reason)
         restart = child.spec.restart
         if restart == "permanent" or (restart == "transient" and not is_normal_exit(reason)):
             label = child_label(child.spec.id)
@@ -263,18 +269,21 @@ class DynamicSupervisor(Server):
 
     async def _restart(self, key: int, child: _Child, last_pid: Pid) -> None:
         if not self._intensity.add():
-            logger.error("dynamic supervisor %r reached its restart intensity; shutting down", self.pid)
+            intensity = self._intensity
+            reports.intensity_reached(
+                self.pid, child.spec.id, last_pid, intensity.max_restarts, intensity.max_seconds
+            )
             del self._children[key]
             self._restarting.pop(last_pid, None)
             raise Exit(SHUTDOWN)
         try:
             pid, _ = await start_child_process(self._process, child.spec)
         except StartFailed as failure:
-            logger.error("restarting child %r of %r failed: %r", child.spec.id, self.pid, failure.reason)
+            reports.start_error(self.pid, child.spec.id, failure.reason)
             child.pid = RESTARTING
             self._restarting[last_pid] = key
             self.runtime.generation += 1
-            self.runtime.send(self.pid, _RetryRestart(key, last_pid))
+            retry_after_a_loop_turn(self._process, _RetryRestart(key, last_pid))
             return
         self._restarting.pop(last_pid, None)
         if pid is None:
@@ -284,6 +293,7 @@ class DynamicSupervisor(Server):
         child.restarts += 1
         self._by_pid[pid] = key
         self.runtime._emit("child_started", pid, other=self.pid, name=child_label(child.spec.id))
+        reports.progress(self.pid, child.spec.id, pid)
         self.runtime._note_restart(pid, self.pid, child.restarts)
 
     def _report(self, child: _Child) -> Child:

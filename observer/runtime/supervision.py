@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
 import heapq
-import logging
 from collections import deque
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
@@ -15,8 +15,6 @@ from .spec import Child, ChildCounts, ChildSpec, StartResult
 
 if TYPE_CHECKING:
     from .runtime import Runtime
-
-logger = logging.getLogger("observer.runtime.supervisor")
 
 ChildPid = Pid | None | Literal["restarting"]
 """What a supervisor keeps as a child's pid: a Pid, None (not running) or "restarting"."""
@@ -63,6 +61,16 @@ class RestartIntensity:
         self._clock = clock
         self._times: deque[float] = deque()
 
+    @property
+    def max_restarts(self) -> int:
+        """More restarts than this within `max_seconds` make the supervisor give up."""
+        return self._max_restarts
+
+    @property
+    def max_seconds(self) -> float:
+        """The length of the sliding window, in seconds of the runtime clock."""
+        return self._max_seconds
+
     def add(self) -> bool:
         """Count one restart now; False when that makes more than max_restarts within max_seconds."""
         now = self._clock()
@@ -97,8 +105,7 @@ async def start_child_process(process: Process, spec: ChildSpec) -> tuple[Pid | 
         raise StartFailed(exc.reason) from None
     except AlreadyStarted as exc:
         raise StartFailed(exc) from None
-    except Exception as exc:  # a crashing start function is a start error: the supervisor decides
-        logger.error("child %r of %r failed to start", spec.id, process.pid, exc_info=exc)
+    except Exception as exc:  # noqa: BLE001 - not hidden: it is the start error's reason, reported or raised
         raise StartFailed(exc) from None
     if result is None:
         return None, None
@@ -107,6 +114,22 @@ async def start_child_process(process: Process, spec: ChildSpec) -> tuple[Pid | 
         raise StartFailed(("bad_return_value", result))
     process.link(pid)  # idempotent; a child that is already gone sends us its exit as usual
     return pid, result
+
+
+def retry_after_a_loop_turn(process: Process, message: Any) -> None:
+    """Send `message` to the supervisor `process` itself, but only after the rest of the loop has run.
+
+    A restart whose start fails before its first await (a name another process
+    holds) would otherwise be retried back to back, because a server takes
+    queued messages without yielding: a hanging restart loop would starve every
+    other task. Sent from a `call_soon` callback, the retry reaches the mailbox
+    after every callback that was ready already, so the supervisor waits for it
+    and each attempt is at least one loop turn after the previous one; calls
+    that arrive meanwhile are answered between attempts (OTP casts
+    `try_again_restart` to itself for the same reason). To a supervisor that has
+    died by then, the retry is dropped like any message to a dead pid.
+    """
+    asyncio.get_running_loop().call_soon(process.runtime.send, process.pid, message)
 
 
 def _exit_from(pid: Pid) -> Callable[[Any], bool]:

@@ -6,6 +6,7 @@ from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
+from . import reports
 from .errors import (
     AlreadyPresent,
     AlreadyStarted,
@@ -29,7 +30,7 @@ from .supervision import (
     child_counts,
     child_label,
     child_report,
-    logger,
+    retry_after_a_loop_turn,
     start_child_process,
     stop_child_process,
 )
@@ -161,6 +162,7 @@ class Supervisor(Server):
             try:
                 await self._start(child)
             except StartFailed as failure:
+                reports.start_error(self.pid, spec.id, failure.reason)
                 del self._children[spec.id]
                 await self._stop_all()
                 raise Exit(("failed_to_start_child", spec.id, failure.reason)) from None
@@ -187,7 +189,8 @@ class Supervisor(Server):
 
         Raises:
             AlreadyStarted: the id is running, or the child's start hit a taken name (nothing is stored).
-            AlreadyPresent: a spec with that id is kept but not running.
+            AlreadyPresent: a spec with that id is kept but not running, or is being restarted
+                (OTP's `{error, already_present}`).
             StartError: the child failed to start (nothing is stored).
             InvalidChildSpec: `spec` is not a valid ChildSpec.
         """
@@ -196,7 +199,10 @@ class Supervisor(Server):
 
     @classmethod
     async def terminate_child(cls, rt: Runtime, sup: Pid | str, id: Hashable) -> None:
-        """Stop a child by its shutdown spec; a kept spec stays (pid None), a temporary one is deleted."""
+        """Stop a child by its shutdown spec; a kept spec stays (pid None), a temporary one is deleted.
+
+        A child that is being restarted is not retried any more.
+        """
         await admin_call(rt, sup, cls.kind, ("terminate_child", id))
 
     @classmethod
@@ -262,7 +268,7 @@ class Supervisor(Server):
         elif type(message) is _RetryRestart:
             child = self._children.get(message.id)
             if child is not None and child.pid == RESTARTING:
-                await self._restart(child)
+                await self._restart(child, None)
 
     async def terminate(self, reason: Any) -> None:
         await self._stop_all()
@@ -275,10 +281,11 @@ class Supervisor(Server):
             return  # not a child (any more): OTP ignores exit signals from unknown pids
         child = self._children[child_id]
         child.pid = None
+        reports.child_terminated(self.pid, child_id, pid, reason)
         restart = child.spec.restart
         if restart == "permanent" or (restart == "transient" and not is_normal_exit(reason)):
             self.runtime._emit("restart_began", pid, other=self.pid, reason=reason, name=child_label(child_id))
-            await self._restart(child)
+            await self._restart(child, pid)
             self.runtime._emit("restart_ended", pid, other=self.pid, name=child_label(child_id))
             return
         if restart == "temporary":
@@ -286,13 +293,14 @@ class Supervisor(Server):
         if child.spec.significant:
             self._auto_shutdown()
 
-    async def _restart(self, child: _Child) -> None:
-        """Count one restart, then restart by strategy; give up with "shutdown" past the intensity."""
+    async def _restart(self, child: _Child, exited: Pid | None) -> None:
+        """Count one restart, then restart by strategy; give up with "shutdown" past the intensity.
+
+        `exited` is the pid that just exited, or None for a retry of a failed restart.
+        """
         if not self._intensity.add():
-            logger.error(
-                "supervisor %r reached its restart intensity (%d in %ss); shutting down",
-                self.pid, self._flags.max_restarts, self._flags.max_seconds,
-            )
+            flags = self._flags
+            reports.intensity_reached(self.pid, child.spec.id, exited, flags.max_restarts, flags.max_seconds)
             raise Exit(SHUTDOWN)
         strategy = self._flags.strategy
         if strategy == "one_for_one":
@@ -318,10 +326,10 @@ class Supervisor(Server):
             try:
                 await self._start(member)
             except StartFailed as failure:
-                logger.error("restarting child %r of %r failed: %r", member.spec.id, self.pid, failure.reason)
+                reports.start_error(self.pid, member.spec.id, failure.reason)
                 member.pid = RESTARTING
                 self.runtime.generation += 1
-                self.runtime.send(self.pid, _RetryRestart(member.spec.id))
+                retry_after_a_loop_turn(self._process, _RetryRestart(member.spec.id))
                 return
             member.restarts += 1
             if isinstance(member.pid, Pid):
@@ -341,15 +349,19 @@ class Supervisor(Server):
         if pid is not None:
             self._by_pid[pid] = child.spec.id
             self.runtime._emit("child_started", pid, other=self.pid, name=child_label(child.spec.id))
+            reports.progress(self.pid, child.spec.id, pid)
         return result
 
     async def _stop(self, child: _Child) -> None:
         pid = child.pid
         assert isinstance(pid, Pid)
-        reason = await stop_child_process(self._process, pid, child.spec.shutdown)
+        spec = child.spec
+        reason = await stop_child_process(self._process, pid, spec.shutdown)
         del self._by_pid[pid]
         child.pid = None
-        self.runtime._emit("child_stopped", pid, other=self.pid, reason=reason, name=child_label(child.spec.id))
+        self.runtime._emit("child_stopped", pid, other=self.pid, reason=reason, name=child_label(spec.id))
+        if not reports.stopped_as_expected(reason, spec.shutdown, spec.restart):
+            reports.shutdown_error(self.pid, spec.id, pid, reason)
 
     async def _stop_all(self) -> None:
         for child in reversed(list(self._children.values())):
@@ -361,8 +373,11 @@ class Supervisor(Server):
     async def _add_child(self, spec: ChildSpec) -> Any:
         existing = self._children.get(spec.id)
         if existing is not None:
-            if existing.pid is not None:  # running, or "restarting" (OTP: {already_started, restarting})
+            if isinstance(existing.pid, Pid):
                 return Failure(AlreadyStarted(existing.pid, f"child {spec.id!r}"))
+            if existing.pid == RESTARTING:  # OTP: {error, already_present}, as for a kept spec
+                return Failure(AlreadyPresent(f"child {spec.id!r} is already present and being restarted; "
+                                              "terminate_child ends its restart loop"))
             return Failure(AlreadyPresent(f"child {spec.id!r} is already present (not running); "
                                           "use restart_child or delete_child"))
         try:
