@@ -4,38 +4,36 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
-import logging
 import sys
 from pathlib import Path
 
 from observer.drills.builtin import BUILTIN_DRILLS, Drill, find_drill
+from observer.drills.loop_alarm import LoopBlocked
 from observer.drills.report import DrillReport, to_junit
-from observer.drills.runner import run_all
+from observer.drills.runner import START_TIMEOUT, run_all
 from observer.drills.toml_drill import DrillFileError, load_drill_file
-from observer.targets import TargetError, load_factory
+from observer.targets import Factory, TargetError, load_factory
 
-from .parsing import OneLineParser
+from .logs import open_log, routed_to
+from .parsing import OneLineParser, seconds
 
-
-def _parser() -> OneLineParser:
-    parser = OneLineParser(
-        prog="observer drill",
-        description="Run kill-and-observe drills headless. Exit status: 0 all passed, 1 a drill failed, 2 bad usage.",
-    )
-    parser.add_argument("name", nargs="?", help="a built-in drill to run (see --list)")
-    parser.add_argument("--list", action="store_true", help="list the built-in drills, one a line")
-    parser.add_argument("--all", action="store_true", help="run every built-in drill")
-    parser.add_argument("--file", metavar="DRILL.toml", help="run a drill file (see examples/)")
-    parser.add_argument("--app", metavar="MODULE:FACTORY", help="run against your tree instead of the default system")
-    parser.add_argument("--json", action="store_true", help="print only a JSON report on stdout")
-    parser.add_argument("--junit", metavar="PATH", help="also write a JUnit XML report to PATH")
-    parser.add_argument("-v", "--verbose", action="store_true", help="show every step and expectation")
-    return parser
+PROG = "observer drill"
+INTERRUPTED = 130
+"""The exit status after Ctrl-C, as a shell reports a command killed by SIGINT (128 + 2)."""
 
 
 def main(argv: list[str]) -> int:
-    """Run `observer drill` with `argv` (the arguments after `drill`); returns the exit status."""
+    """Run `observer drill` with `argv` (the arguments after `drill`).
+
+    Returns:
+        0 when every drill passed, 1 when one failed (or the tree stopped the run), 2 after bad
+        input found before the run, 130 after Ctrl-C.
+
+    Raises:
+        SystemExit: With status 0 after ``--help``, 2 after a usage error.
+    """
     parser = _parser()
     args = parser.parse_args(argv)
     chosen = sum(bool(choice) for choice in (args.list, args.all, args.name, args.file))
@@ -44,32 +42,87 @@ def main(argv: list[str]) -> int:
     if args.app is not None and not args.file:
         parser.error("--app needs --file (the built-in drills run on the default system)")
     if args.list:
-        width = max(len(drill.name) for drill in BUILTIN_DRILLS)
-        for drill in BUILTIN_DRILLS:
-            print(f"{drill.name:<{width}}  {drill.description}")
+        _list(as_json=args.json)
         return 0
     try:
         drills = _chosen_drills(args)
         factory = None if args.app is None else load_factory(args.app)
+        log = open_log(args.log)
     except (DrillFileError, TargetError) as error:
-        print(f"observer drill: error: {error}", file=sys.stderr)
-        return 2
-    logger = logging.getLogger("observer")
-    level = logger.level
-    if not args.verbose:
-        logger.setLevel(logging.CRITICAL)  # crash reports of the faults we inject
-    try:
-        reports = asyncio.run(run_all(drills, factory))
-    finally:
-        logger.setLevel(level)
+        return _error(str(error))
+    except OSError as error:
+        return _error(f"cannot write the log {args.log}: {error.strerror}")
+    with routed_to(log):  # the crash reports of the faults a drill injects go to --log, never raw to stderr
+        reports = _run(drills, factory, args.start_timeout)
+        # A process that ended by a BaseException (SystemExit, LoopBlocked) leaves its task's error
+        # unretrieved, and asyncio reports that when the task is collected: collect now, while the
+        # report still goes where --log says (the exception that held the task is gone by now).
+        gc.collect()
+    if isinstance(reports, int):
+        return reports
     if args.junit:
         try:
             Path(args.junit).write_text(to_junit(reports), encoding="utf-8")
         except OSError as error:
-            print(f"observer drill: error: cannot write {args.junit}: {error.strerror}", file=sys.stderr)
-            return 2
+            return _error(f"cannot write {args.junit}: {error.strerror}")
     _print(reports, as_json=args.json, verbose=args.verbose)
     return 0 if all(report.passed for report in reports) else 1
+
+
+def _parser() -> OneLineParser:
+    parser = OneLineParser(
+        prog=PROG,
+        description="Run kill-and-observe drills headless. Exit status: 0 all passed, 1 a drill failed, "
+        "2 bad usage, 130 interrupted.",
+    )
+    parser.add_argument("name", nargs="?", help="a built-in drill to run (see --list)")
+    parser.add_argument("--list", action="store_true", help="list the built-in drills, one a line")
+    parser.add_argument("--all", action="store_true", help="run every built-in drill")
+    parser.add_argument("--file", metavar="DRILL.toml", help="run a drill file (see examples/)")
+    parser.add_argument("--app", metavar="MODULE:FACTORY", help="run against your tree instead of the default system")
+    parser.add_argument(
+        "--start-timeout",
+        metavar="SECONDS",
+        type=seconds,
+        default=START_TIMEOUT,
+        help=f"how long the tree may take to start, even if it blocks the event loop (default {START_TIMEOUT:g})",
+    )
+    parser.add_argument("--json", action="store_true", help="print only JSON on stdout (with --list too)")
+    parser.add_argument("--junit", metavar="PATH", help="also write a JUnit XML report to PATH")
+    parser.add_argument("--log", metavar="PATH", help="append the runtime's log (crash reports) to PATH")
+    parser.add_argument("-v", "--verbose", action="store_true", help="show every step and expectation")
+    return parser
+
+
+def _run(drills: list[Drill], factory: Factory | None, start_timeout: float) -> list[DrillReport] | int:
+    """Run the drills in a fresh event loop; their reports, or the exit status of a run that was stopped."""
+    try:
+        return asyncio.run(run_all(drills, factory, start_timeout=start_timeout))
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return INTERRUPTED
+    except SystemExit as exit:  # raised in the user's tree: the event loop lets it through
+        return _error(f"the tree raised SystemExit({exit.code!r}): the drill stopped (a process must not "
+                      "exit the interpreter)", status=1)
+    except LoopBlocked:  # the loop alarm found the loop idle: the factory would not stop when cancelled
+        return _error(f"the tree did not start within {start_timeout:g} s, and its factory would not stop "
+                      "when cancelled", status=1)
+
+
+def _list(*, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps([{"name": drill.name, "description": drill.description} for drill in BUILTIN_DRILLS],
+                         indent=2))
+        return
+    width = max(len(drill.name) for drill in BUILTIN_DRILLS)
+    for drill in BUILTIN_DRILLS:
+        print(f"{drill.name:<{width}}  {drill.description}")
+
+
+def _error(message: str, *, status: int = 2) -> int:
+    """Print `observer drill: error: <message>` on stderr; returns `status`."""
+    print(f"{PROG}: error: {message}", file=sys.stderr)
+    return status
 
 
 def _chosen_drills(args: argparse.Namespace) -> list[Drill]:

@@ -9,6 +9,10 @@ from __future__ import annotations
 import json
 import logging
 import re
+import signal
+import subprocess
+import sys
+import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -365,3 +369,146 @@ def test_quieting_crash_reports_does_not_outlive_the_run(capsys: Capsys) -> None
     before = logger.level
     assert run(["restart-types"], capsys)[0] == 0
     assert logger.level == before
+
+
+# -- bad input found by fuzzing the command (issue 12) ------------------------------------------------
+
+STUCK = "tests.drills.fixtures.stuck"
+REPO = Path(__file__).resolve().parents[2]
+
+
+def command(*argv: str) -> list[str]:
+    """`observer drill argv` as a subprocess command line (run from the repository, where the fixtures import)."""
+    return [sys.executable, "-m", "observer", "drill", *argv]
+
+
+def finished(*argv: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """`observer drill argv` run to its end in a subprocess."""
+    return subprocess.run(command(*argv), capture_output=True, text=True, cwd=REPO, timeout=timeout,
+                          stdin=subprocess.DEVNULL, check=False)
+
+
+def test_list_json_prints_the_drills_as_json(capsys: Capsys) -> None:
+    status, out, err = run(["--list", "--json"], capsys)
+    assert (status, err) == (0, "")
+    assert json.loads(out) == [{"name": drill.name, "description": drill.description} for drill in BUILTIN_DRILLS]
+
+
+def test_verbose_prints_no_raw_log_line() -> None:
+    result = finished("one-for-one-isolation", "-v")  # its kill makes the supervisor log the exit
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    assert result.stdout.splitlines()[-1] == "1 passed, 0 failed"
+
+
+def test_log_appends_the_runtimes_records_to_a_file(tmp_path: Path, capsys: Capsys) -> None:
+    log = tmp_path / "runtime.log"
+    log.write_text("earlier run\n")
+    status, _, err = run(["one-for-one-isolation", "-v", "--log", str(log)], capsys)
+    assert (status, err) == (0, "")
+    lines = log.read_text().splitlines()
+    assert lines[0] == "earlier run"
+    assert any(re.search(r" ERROR observer\.supervisor: .*child 'rate_limiter' .* reason 'killed'", line)
+               for line in lines), lines
+
+
+def test_routing_the_log_does_not_outlive_the_run(tmp_path: Path, capsys: Capsys) -> None:
+    loggers = [logging.getLogger(name) for name in ("observer", "asyncio")]
+    before = [(logger.level, logger.propagate, list(logger.handlers)) for logger in loggers]
+    assert run(["one-for-one-isolation", "--log", str(tmp_path / "log")], capsys)[0] == 0
+    assert [(logger.level, logger.propagate, list(logger.handlers)) for logger in loggers] == before
+
+
+def test_an_unwritable_log_is_exit_2_in_one_line(tmp_path: Path, capsys: Capsys) -> None:
+    status, out, err = run(["one-for-one-isolation", "--log", str(tmp_path / "no-dir" / "log")], capsys)
+    assert (status, out) == (2, "")
+    assert one_error_line(err) == f"observer drill: error: cannot write the log {tmp_path / 'no-dir' / 'log'}: " \
+        "No such file or directory"
+
+
+def test_drill_sizes_are_bounded(tmp_path: Path, capsys: Capsys) -> None:
+    path = tmp_path / "huge.toml"
+    path.write_text('[drill]\nname = "huge"\n[[step]]\nchurn = { pattern = "a.*", subscribers = 100000000 }\n')
+    status, out, err = run(["--file", str(path)], capsys)
+    assert (status, out) == (2, "")
+    assert one_error_line(err) == (
+        f"observer drill: error: {path}: step 1: churn: subscribers must be at most 10,000, got 100,000,000"
+    )
+
+
+def test_a_deeply_nested_drill_file_is_one_line(tmp_path: Path, capsys: Capsys) -> None:
+    path = tmp_path / "deep.toml"
+    path.write_text('[drill]\nname = "deep"\n[[step]]\nkill = ' + "[" * 100_000 + "]" * 100_000 + "\n")
+    status, out, err = run(["--file", str(path)], capsys)
+    assert (status, out) == (2, "")
+    assert one_error_line(err).startswith(f"observer drill: error: {path}: nested too deeply")
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "nan", "soon"])
+def test_a_bad_start_timeout_is_a_usage_error(value: str, capsys: Capsys) -> None:
+    line = usage_error(["--file", EXAMPLE, "--start-timeout", value], capsys)
+    assert "argument --start-timeout: " in line
+
+
+def test_a_hanging_factory_fails_at_the_start_timeout(tmp_path: Path, capsys: Capsys) -> None:
+    status, out, err = run(["--file", write_drill(tmp_path, "stuck"), "--app", f"{STUCK}:hangs",
+                            "--start-timeout", "0.2"], capsys)
+    assert (status, err) == (1, "")
+    assert "      ✗ the factory did not return the root within 0.2 s" in out.splitlines()
+    assert out.splitlines()[-1] == "0 passed, 1 failed"
+
+
+def test_a_hanging_factory_fails_at_the_start_timeout_in_json(tmp_path: Path, capsys: Capsys) -> None:
+    status, out, _ = run(["--file", write_drill(tmp_path, "stuck"), "--app", f"{STUCK}:hangs",
+                          "--start-timeout", "0.2", "--json"], capsys)
+    assert status == 1
+    [report] = json.loads(out)["drills"]
+    assert [step["error"] for step in report["steps"]] == ["the factory did not return the root within 0.2 s"]
+
+
+@pytest.mark.parametrize("factory", ["blocks", "blocks_in_a_child"])
+def test_a_factory_that_blocks_the_loop_fails_at_the_start_timeout(factory: str, tmp_path: Path) -> None:
+    started = time.monotonic()
+    result = finished("--file", write_drill(tmp_path, "stuck"), "--app", f"{STUCK}:{factory}",
+                      "--start-timeout", "0.3", timeout=30)
+    assert time.monotonic() - started < 20  # the factory sleeps for an hour
+    assert result.returncode == 1
+    assert result.stderr == ""
+    assert "      ✗ the factory held the event loop for over 0.3 s (a blocking call in async code?)" in \
+        result.stdout.splitlines()
+
+
+def test_a_factory_that_ignores_its_cancellation_ends_in_one_line(tmp_path: Path) -> None:
+    result = finished("--file", write_drill(tmp_path, "stuck"), "--app", f"{STUCK}:ignores_cancellation",
+                      "--start-timeout", "0.3", timeout=30)
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr == (
+        "observer drill: error: the tree did not start within 0.3 s, and its factory would not stop when cancelled\n"
+    )
+
+
+@pytest.mark.parametrize(("factory", "code"), [("exits", 3), ("exits_in_a_child", 4)])
+def test_a_factory_raising_system_exit_is_one_line(factory: str, code: int, tmp_path: Path) -> None:
+    result = finished("--file", write_drill(tmp_path, "stuck"), "--app", f"{STUCK}:{factory}")
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr == (
+        f"observer drill: error: the tree raised SystemExit({code}): the drill stopped "
+        "(a process must not exit the interpreter)\n"
+    )
+
+
+def test_ctrl_c_is_one_line_and_exit_130(tmp_path: Path) -> None:
+    drill = subprocess.Popen(command("--file", write_drill(tmp_path, "stuck"), "--app", f"{STUCK}:announced_hang"),
+                             cwd=REPO, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True)
+    try:
+        assert drill.stdout is not None
+        assert drill.stdout.readline() == "ready\n"  # the factory is running: the drill is under way
+        drill.send_signal(signal.SIGINT)
+        out, err = drill.communicate(timeout=30)
+    finally:
+        drill.kill()
+    assert drill.returncode == 130
+    assert (out, err) == ("", "observer drill: interrupted\n")
