@@ -6,6 +6,7 @@ import asyncio
 import inspect
 import itertools
 import logging
+import sys
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -120,6 +121,11 @@ def _task_name(pid: Pid, name: str | None, server: Server | None, fn: Any) -> st
     return f"<0.{pid.id}.0> {label}"
 
 
+def _is_runtime_task(task: asyncio.Task[Any] | None) -> bool:
+    """Whether `task` is one the runtime started (`Runtime._run`), not an attached task it does not own."""
+    return task is not None and getattr(task.get_coro(), "cr_code", None) is _RUN_CODE
+
+
 def _is_kill(reason: Any) -> bool:
     return isinstance(reason, str) and reason == KILL
 
@@ -131,6 +137,9 @@ def _is_normal(reason: Any) -> bool:
 def _is_killed(reason: Any) -> bool:
     return isinstance(reason, str) and reason == KILLED
 
+
+_EAGER_START: Final = sys.version_info >= (3, 12)
+"""Whether tasks can run their first steps eagerly (`asyncio.Task(..., eager_start=True)`)."""
 
 KILL_CLOSE_TIMEOUT: Final = 1.0
 """Seconds a killed process has to close the resources it owns before it is announced dead."""
@@ -164,9 +173,11 @@ class Runtime:
         self._names: dict[str, Pid] = {}
         # The task of every live process (attached ones included) -> its process.
         self._by_task: dict[asyncio.Task[Any], Process] = {}
-        # Every task the runtime started that has not finished (killed ones unwinding included).
-        self._tasks: set[asyncio.Task[Any]] = set()
-        self._task_done = self._tasks.discard  # bound once: a bound method per spawn costs 136 bytes
+        # Tasks the runtime started whose process was killed and that have not finished unwinding.
+        # A live process's task is in `_by_task`; one that exits by itself finishes in the step that
+        # announces its exit; so these, and the tasks of live processes, are all that can be pending.
+        self._unwinding: set[asyncio.Task[Any]] = set()
+        self._unwound = self._unwinding.discard  # bound once: a bound method per kill costs 136 bytes
         self._pid_ids = itertools.count(1)
         self._ref_ids = itertools.count(1)
         # Invariant: equals the number of (ref -> target) entries over all `Process._monitors`.
@@ -245,9 +256,13 @@ class Runtime:
         after its process died; such stragglers are cancelled again after
         `shutdown_timeout` and left behind with a warning rather than hanging the exit.
         """
-        if not self._tasks:
+        tasks = set(self._unwinding)
+        for proc in self._procs.values():  # closing their owned resources (killed, or on their way out)
+            if proc._task is not None and _is_runtime_task(proc._task):
+                tasks.add(proc._task)
+        if not tasks:
             return
-        _, pending = await asyncio.wait(list(self._tasks), timeout=self.shutdown_timeout)
+        _, pending = await asyncio.wait(tasks, timeout=self.shutdown_timeout)
         if pending:
             for task in pending:
                 task.cancel()
@@ -297,7 +312,16 @@ class Runtime:
         kind: str,
         parent: Pid | None,
         server: Server | None = None,
+        eager: bool = False,
+        calls: set[asyncio.Future[Any]] | None = None,
     ) -> Pid:
+        """Create the process, name and link it, then start its task.
+
+        With `eager` (on Python 3.12+), the task's first steps run right here, up to its first real
+        suspension: a `start_link` whose caller waits for `init` anyway saves two loop turns. So the
+        process is named and linked before its task exists; `calls` are pending requests to it from
+        the start (a start ack), failed with `CallExit` if it dies first.
+        """
         if not self._running:
             raise NotRunning("the runtime is not running: use `async with Runtime() as rt:`")
         if name is not None:
@@ -305,13 +329,8 @@ class Runtime:
         pid = Pid(next(self._pid_ids))
         proc = Process(self, pid, trap_exits=trap_exits, kind=kind, parent=parent, started_at=self.clock())
         proc._server = server
+        proc._calls = calls
         self._procs[pid] = proc
-        assert self._loop is not None
-        task = self._loop.create_task(self._run(proc, fn, args), name=_task_name(pid, name, server, fn))
-        proc._task = task
-        self._by_task[task] = proc
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
         self.generation += 1
         if self._subscribers:
             self._emit("spawned", pid, other=parent)
@@ -319,16 +338,35 @@ class Runtime:
             self._register(name, proc)
         if link is not None:
             self._link(proc, link)
+        assert self._loop is not None
+        body = self._run(proc, fn, args)
+        if eager and _EAGER_START:
+            asyncio.Task(  # type: ignore[call-arg]  # eager_start is new in 3.12; mypy checks against 3.11
+                body, loop=self._loop, name=_task_name(pid, name, server, fn), eager_start=True
+            )
+        else:
+            task = self._loop.create_task(body, name=_task_name(pid, name, server, fn))
+            proc._task = task
+            self._by_task[task] = proc
         return pid
 
     async def _run(self, proc: Process, fn: ProcessBody, args: tuple[Any, ...]) -> None:
         """The whole life of a spawned process's task."""
+        if proc._task is None:  # started eagerly: this first step runs inside `_spawn`
+            task = asyncio.current_task()
+            assert task is not None
+            proc._task = task
+            if proc._dead:
+                return
+            self._by_task[task] = proc
         if proc._dead:
             return  # killed before its first step
         proc._started = True
         _current_runtime.set(self)
+        body = fn(proc, *args)
+        del fn, args  # a long-lived body must not keep its spawn arguments (a server's start ack) alive
         try:
-            await fn(proc, *args)
+            await body
         except Exit as exc:
             reason = exc.reason
         except asyncio.CancelledError:
@@ -670,8 +708,12 @@ class Runtime:
             return
         if task is asyncio.current_task():
             self._self_exit = (task, reason)
-        elif proc._started:
+            return
+        if proc._started:
             task.cancel()
+        if _is_runtime_task(task):  # it still has to unwind (or take its first step): shutdown waits for it
+            self._unwinding.add(task)
+            task.add_done_callback(self._unwound)
 
     def _raise_if_current_died(self) -> None:
         self_exit = self._self_exit
@@ -1013,3 +1055,6 @@ class _Attached:
         rt._die(proc, reason)
         rt._drain()
 
+
+
+_RUN_CODE = Runtime._run.__code__

@@ -76,23 +76,24 @@ class Server:
         try:
             pid = rt._spawn(
                 server._serve, (args, ack), link=parent_pid, trap_exits=cls.trap_exits, name=name,
-                kind=cls.kind, parent=parent_pid, server=server,
+                kind=cls.kind, parent=parent_pid, server=server, eager=True,
+                calls={ack},  # so that dying during init fails `ack` with CallExit
             )
         except AlreadyRegistered as exc:
             raise AlreadyStarted(exc.pid, f"a process named {name!r}") from None
-        proc = rt._procs[pid]
-        proc._calls = {ack}  # so that dying during init fails `ack` with CallExit
         try:
-            return await ack
+            return await ack  # already done when init ran eagerly, inside `_spawn`
         except CallExit as exc:
             raise StartError(exc.reason) from None
         except asyncio.CancelledError:
             rt.exit(pid, "kill")  # the caller gave up on the start: so does the child (as proc_lib does)
             raise
         finally:
-            proc._calls.discard(ack)
-            if not proc._calls:
-                proc._calls = None
+            proc = rt._procs.get(pid)
+            if proc is not None and proc._calls is not None:
+                proc._calls.discard(ack)
+                if not proc._calls:
+                    proc._calls = None
 
     @classmethod
     def child_spec(
@@ -214,6 +215,7 @@ class Server:
             return
         if not ack.done():
             ack.set_result(proc.pid)
+        del args, ack, result  # an idle server keeps nothing of its start
         # The receive loop is inlined here (no `_loop` or `Mailbox.get` coroutine): an idle server is
         # two suspended coroutines, `Runtime._run` and this one, waiting on one bare future.
         mailbox = proc._mailbox
