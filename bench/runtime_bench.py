@@ -13,7 +13,7 @@ from observer.runtime import Caller, Pid, Process, Runtime, Server
 from .baseline import queue_round_trip
 from .core import Benchmark, Context, Figure, gc_paused, repeat
 
-CALL_TARGET = "≤ 2.5× (goal 1.5×)"
+CALL_TARGET = "≤ 1.25× (stage 2)"
 
 
 class Echo(Server):
@@ -53,7 +53,7 @@ async def _call_loop(ctx: Context, rt: Runtime, pid: Pid, label: str) -> Figure:
     assert sample.ratio is not None
     return Figure(
         f"rt.call round trip, {label}", sample.median, "µs", best=sample.best, ratio=sample.ratio,
-        target=CALL_TARGET, ok=sample.ratio <= 2.5,
+        target=CALL_TARGET, ok=sample.ratio <= 1.25,
         detail=f"{repeats} x {n:,} calls to an echo Server (default 5 s timeout), gc off (steady state)",
     )
 
@@ -99,7 +99,7 @@ async def cast_throughput(ctx: Context) -> Figure:
     rate = 1e6 / sample.median
     return Figure(
         "cast throughput, end to end", rate, "msg/s", best=1e6 / sample.best, ratio=sample.ratio,
-        target="≥ 500,000 msg/s", ok=rate >= 500_000,
+        target="≥ 1,000,000 msg/s", ok=rate >= 1_000_000,
         detail=f"{repeats} x {n:,} casts from a plain task, then one call; ratio is µs per cast; gc off (steady state)",
     )
 
@@ -190,7 +190,7 @@ async def idle_server_memory(ctx: Context) -> Figure:
     kib = sample.median / 1024
     return Figure(
         "memory per idle Server", kib, "KiB", best=sample.best / 1024,
-        target="≤ 5 KiB", ok=kib <= 5,
+        target="≤ 3 KiB", ok=kib <= 3,
         detail=f"{sample.median:,.0f} bytes; tracemalloc over {n:,} idle servers, {repeats} repeat(s)",
     )
 
@@ -214,7 +214,7 @@ async def runtime_shutdown(ctx: Context) -> Figure:
     sample = await repeat(measure, repeats=repeats, warmup=0)
     return Figure(
         "runtime shutdown, 10k idle servers", sample.median, "s", best=sample.best,
-        target="≤ 0.5 s (as for 10k children)", ok=sample.median <= 0.5,
+        target="≤ 0.2 s (as for 10k children)", ok=sample.median <= 0.2,
         detail=f"{repeats} repeat(s), gc on; root servers stopped newest first with 'shutdown'",
     )
 
