@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import logging
 import re
 import subprocess
 import sys
@@ -66,11 +67,11 @@ def test_the_app_runs_on_the_default_system(
 
 
 def test_app_hosts_the_users_factory(factories: str, launched: list[dict[str, Any]]) -> None:
-    assert main(["--app", f"{factories}:build", "--read-only", "--refresh", "1e-3"]) == 0
+    assert main(["--app", f"{factories}:build", "--read-only", "--refresh", "0.05"]) == 0
     [call] = launched
     assert call["factory"] is sys.modules[factories].build
     assert call["read_only"] is True
-    assert call["refresh_interval"] == 0.001
+    assert call["refresh_interval"] == 0.05
 
 
 @pytest.mark.parametrize(
@@ -130,6 +131,11 @@ def test_drill_usage_errors_are_one_line_with_status_2(argv: list[str], capsys: 
         (["--refresh", "inf"], "argument --refresh: must be a positive number of seconds, got 'inf'"),
         (["--refresh", "nan"], "argument --refresh: must be a positive number of seconds, got 'nan'"),
         (["--refresh", "fast"], "argument --refresh: expected a number of seconds, got 'fast'"),
+        (["--refresh", "0.001"],
+         "argument --refresh: must be at least 0.05 seconds (faster only burns CPU), got '0.001'"),
+        (["--refresh", "0.0499"], "argument --refresh: must be at least 0.05 seconds"),
+        (["--start-timeout", "0"], "argument --start-timeout: must be a positive number of seconds, got '0'"),
+        (["--app", "cli_factories:build", "--store", "state.db"], "--store keeps the default system's agent state"),
         (["--refresh"], "argument --refresh: expected one argument"),
         *(
             (["--app", target], f"argument --app: expected package.module:factory, got {target!r}")
@@ -158,8 +164,9 @@ def test_help_prints_usage_and_exits_0(capsys: pytest.CaptureFixture[str]) -> No
     assert exit_info.value.code == 0
     help_text = capsys.readouterr().out
     assert help_text.startswith("usage: observer ")
-    for option in ("--app", "--read-only", "--refresh", "drill"):
+    for option in ("--app", "--read-only", "--refresh", "--store", "--log", "--version", "drill"):
         assert option in help_text
+    assert "`observer 2>FILE` captures the screen, not the runtime's log: use --log FILE" in " ".join(help_text.split())
 
 
 def test_python_m_observer_reports_an_unimportable_app_in_one_line(tmp_path: Path) -> None:
@@ -235,3 +242,86 @@ def test_help_loads_no_command_module_and_no_textual() -> None:
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert result.stdout == "[]\n"
+
+
+def test_start_timeout_is_taken(launched: list[dict[str, Any]]) -> None:
+    assert main(["--start-timeout", "2.5"]) == 0
+    assert len(launched) == 1
+
+
+def test_log_sends_the_runtimes_records_to_a_file_while_the_app_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    log = tmp_path / "observer.log"
+
+    def run_app(factory: Any, *, read_only: bool, refresh_interval: float) -> None:
+        logging.getLogger("observer.crash").error("process <0.7.0> crashed")
+        logging.getLogger("asyncio").error("Task exception was never retrieved")
+
+    monkeypatch.setattr(observer.commands.app, "run_app", run_app)
+    assert main(["--log", str(log)]) == 0
+    lines = log.read_text().splitlines()
+    assert [line.split(" ", 2)[2] for line in lines] == [
+        "ERROR observer.crash: process <0.7.0> crashed",
+        "ERROR asyncio: Task exception was never retrieved",
+    ]
+    assert capsys.readouterr().err == ""
+    logging.getLogger("observer.crash").error("after the app")  # the file is no longer written
+    assert len(log.read_text().splitlines()) == 2
+
+
+def test_an_unwritable_log_is_one_line_before_the_app_starts(
+    tmp_path: Path, launched: list[dict[str, Any]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--log", str(tmp_path / "no-dir" / "log")])
+    assert exit_info.value.code == 2
+    assert launched == []
+    [line] = capsys.readouterr().err.splitlines()
+    assert line == f"observer: error: --log {tmp_path / 'no-dir' / 'log'}: cannot write it: No such file or " \
+        "directory (try observer --help)"
+
+
+async def test_store_keeps_agent_state_in_a_file_across_runs(tmp_path: Path, launched: list[dict[str, Any]]) -> None:
+    from observer.runtime import Runtime
+    from observer.system import Agent
+
+    store = tmp_path / "state.db"
+    assert main(["--store", str(store)]) == 0
+    [call] = launched
+    factory = call["factory"]
+    assert factory.__name__ == "observer"  # the app's title for the default system
+    async with Runtime() as rt:
+        root = await factory(rt)
+        assert rt.whereis("system") is root  # the default system: the built-in drills find it
+        await Agent.put(rt, "agent_1", "drill_marker", "kept")
+    async with Runtime() as rt:
+        await factory(rt)
+        assert (await Agent.state(rt, "agent_1"))["drill_marker"] == "kept"
+
+
+@pytest.mark.parametrize(
+    ("where", "complaint"),
+    [("no-dir/state.db", "directory '{tmp}/no-dir' does not exist"), (".", "it is a directory")],
+)
+def test_a_store_that_cannot_be_a_database_is_one_line(
+    where: str, complaint: str, tmp_path: Path, launched: list[dict[str, Any]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--store", str(tmp_path / where)])
+    assert exit_info.value.code == 2
+    assert launched == []
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.startswith(f"observer: error: --store {tmp_path / where}: state store could not open")
+    assert complaint.format(tmp=tmp_path) in line
+
+
+def test_a_store_that_is_not_a_database_is_one_line(
+    tmp_path: Path, launched: list[dict[str, Any]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a database, but long enough to have a SQLite header's worth of bytes in it\n" * 4)
+    with pytest.raises(SystemExit):
+        main(["--store", str(notes)])
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.endswith("file is not a database (try observer --help)")

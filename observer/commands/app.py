@@ -1,15 +1,22 @@
-"""`observer [--app MODULE:FACTORY] [--read-only] [--refresh SECONDS]`: the terminal app."""
+"""`observer [--app MODULE:FACTORY | --store PATH] [--read-only] [--refresh SECONDS] [--log PATH]`: the terminal app."""
 
 from __future__ import annotations
 
+import argparse
+import contextlib
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
-from .parsing import OneLineParser, app_target, load_app_factory, seconds
+from .logs import open_log, routed_to
+from .parsing import MIN_REFRESH, OneLineParser, app_target, load_app_factory, refresh_seconds, seconds
 
 if TYPE_CHECKING:
+    from observer.runtime import Pid, Runtime
     from observer.targets import Factory
+
+START_TIMEOUT = 10.0
+"""Seconds the observed tree's factory may take to start (the app's own start timeout)."""
 
 
 def main(argv: list[str], commands: Mapping[str, str] = MappingProxyType({})) -> int:
@@ -24,8 +31,9 @@ def main(argv: list[str], commands: Mapping[str, str] = MappingProxyType({})) ->
         0 after the app quits.
 
     Raises:
-        SystemExit: With status 0 after ``--help`` or ``--version``, and 2 after a usage error or a
-            bad ``--app`` target (checked before the terminal app starts).
+        SystemExit: With status 0 after ``--help`` or ``--version``, and 2 after a usage error, a bad
+            ``--app`` target, a ``--store`` that cannot be a database or a ``--log`` that cannot be
+            written (all checked before the terminal app starts).
     """
     parser = _parser(commands)
     args, unrecognized = parser.parse_known_args(argv)
@@ -33,8 +41,13 @@ def main(argv: list[str], commands: Mapping[str, str] = MappingProxyType({})) ->
         parser.error(f"`{args.command}` comes first: observer {args.command} [options] (its options are its own)")
     if unrecognized:
         parser.error(f"unrecognized arguments: {' '.join(unrecognized)}")
+    if args.app is not None and args.store is not None:
+        parser.error("--store keeps the default system's agent state; with --app your factory keeps its own")
     factory = None if args.app is None else load_app_factory(parser, args.app)
-    run_app(factory, read_only=args.read_only, refresh_interval=args.refresh)
+    if args.store is not None:
+        factory = _stored_default_system(parser, args.store)
+    with _log(parser, args.log):
+        run_app(factory, read_only=args.read_only, refresh_interval=args.refresh)
     return 0
 
 
@@ -51,10 +64,47 @@ def run_app(factory: Factory | None, *, read_only: bool, refresh_interval: float
     ObserverApp(factory=factory, read_only=read_only, refresh_interval=refresh_interval).run()
 
 
+def _stored_default_system(parser: OneLineParser, path: str) -> Factory:
+    """A factory of the default system keeping agent state in the SQLite file `path`, checked now.
+
+    Exits with one line on stderr (status 2) when `path` cannot be a database.
+    """
+    from observer.system import StorageError, StoreLocation, start_system
+
+    try:
+        StoreLocation(path).close()  # creates the file and its schema, or says why it cannot
+    except StorageError as error:
+        parser.error(f"--store {path}: {error}")
+
+    async def observer(rt: Runtime) -> Pid:  # named as the app names the default system
+        return await start_system(rt, store_path=path)
+
+    return observer
+
+
+def _log(parser: OneLineParser, path: str | None) -> contextlib.AbstractContextManager[None]:
+    """Route the runtime's log records to `path` while the app runs (nothing changes without it).
+
+    Exits with one line on stderr (status 2) when `path` cannot be opened for appending.
+    """
+    if path is None:
+        return contextlib.nullcontext()
+    try:
+        return routed_to(open_log(path))
+    except OSError as error:
+        parser.error(f"--log {path}: cannot write it: {error.strerror}")
+
+
 def _parser(commands: Mapping[str, str]) -> OneLineParser:
     from observer import __version__
 
-    parser = OneLineParser(prog="observer", description="Watch an observer.runtime supervision tree live.")
+    parser = OneLineParser(
+        prog="observer",
+        usage="observer [options]\n       observer COMMAND [options]",
+        description="Watch an observer.runtime supervision tree live.",
+        epilog="Textual draws the screen on stderr, so `observer 2>FILE` captures the screen, not the "
+        "runtime's log: use --log FILE.",
+    )
     parser.add_argument("--version", action="version", version=f"observer {__version__}")
     parser.add_argument(
         "--app",
@@ -62,13 +112,28 @@ def _parser(commands: Mapping[str, str]) -> OneLineParser:
         type=app_target,
         help="host your own tree: `async def factory(rt) -> Pid` in an importable module",
     )
+    parser.add_argument(
+        "--store", metavar="PATH", help="keep the default system's agent state in the SQLite file PATH across runs"
+    )
     parser.add_argument("--read-only", action="store_true", help="disable every destructive key binding")
     parser.add_argument(
         "--refresh",
         metavar="SECONDS",
-        type=seconds,
+        type=refresh_seconds,
         default=0.25,
-        help="refresh interval (default 0.25)",
+        help=f"refresh interval (default 0.25, at least {MIN_REFRESH})",
+    )
+    parser.add_argument(
+        "--start-timeout",
+        metavar="SECONDS",
+        type=seconds,
+        default=START_TIMEOUT,
+        help=argparse.SUPPRESS,  # parsed for `observer drill` parity; the app does not take a start timeout yet
+    )
+    parser.add_argument(
+        "--log",
+        metavar="PATH",
+        help="append the runtime's log records (crash reports) to PATH",
     )
     subcommands = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands (each has its own --help)")
     for name, summary in commands.items():
