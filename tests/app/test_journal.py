@@ -186,7 +186,8 @@ class _Crasher(Server):
 
 async def test_the_journal_does_not_keep_a_crashed_frame_alive(monkeypatch: pytest.MonkeyPatch) -> None:
     # pytest keeps the records it captures, with their tracebacks: the crash is not logged here
-    monkeypatch.setattr(logging.getLogger("observer.runtime"), "disabled", True)
+    for name in ("observer.runtime", "observer.crash", "observer.supervisor"):
+        monkeypatch.setattr(logging.getLogger(name), "disabled", True)
     async with Runtime() as rt:
         journal = Journal()
         rt.subscribe(journal.record)
