@@ -126,6 +126,11 @@ def _is_runtime_task(task: asyncio.Task[Any] | None) -> bool:
     return task is not None and getattr(task.get_coro(), "cr_code", None) is _RUN_CODE
 
 
+def _retrieve(task: asyncio.Task[Any]) -> None:
+    if not task.cancelled():
+        task.exception()
+
+
 def _is_kill(reason: Any) -> bool:
     return isinstance(reason, str) and reason == KILL
 
@@ -392,6 +397,9 @@ class Runtime:
             if not proc._dead:
                 self._die(proc, exc)
                 self._drain()
+            task = asyncio.current_task()
+            if task is not None:  # it stops the loop; marked retrieved so it is not logged again at collection
+                task.add_done_callback(_retrieve)
             raise
         else:
             reason = NORMAL
