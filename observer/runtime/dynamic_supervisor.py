@@ -28,8 +28,8 @@ from .supervision import (
     check_intensity,
     check_spec,
     child_counts,
-    child_label,
     child_report,
+    emit_child_event,
     retry_after_a_loop_turn,
     start_child_process,
     stop_children_in_parallel,
@@ -228,7 +228,7 @@ class DynamicSupervisor(Server):
             key = next(self._keys)
             self._children[key] = _Child(spec, pid)
             self._by_pid[pid] = key
-            self.runtime._emit("child_started", pid, other=self.pid, name=child_label(spec.id))
+            emit_child_event(self.runtime, "child_started", pid, self.pid, spec.id)
             reports.progress(self.pid, spec.id, pid)
         return result
 
@@ -248,7 +248,7 @@ class DynamicSupervisor(Server):
 
     def _stopped(self, pid: Pid, spec: ChildSpec, reason: Any) -> None:
         """Announce a child this supervisor stopped; report it if it did not end as its shutdown spec asked."""
-        self.runtime._emit("child_stopped", pid, other=self.pid, reason=reason, name=child_label(spec.id))
+        emit_child_event(self.runtime, "child_stopped", pid, self.pid, spec.id, reason)
         if not reports.stopped_as_expected(reason, spec.shutdown, spec.restart):
             reports.shutdown_error(self.pid, spec.id, pid, reason)
 
@@ -260,10 +260,9 @@ class DynamicSupervisor(Server):
         reports.child_terminated(self.pid, child.spec.id, pid, reason)
         restart = child.spec.restart
         if restart == "permanent" or (restart == "transient" and not is_normal_exit(reason)):
-            label = child_label(child.spec.id)
-            self.runtime._emit("restart_began", pid, other=self.pid, reason=reason, name=label)
+            emit_child_event(self.runtime, "restart_began", pid, self.pid, child.spec.id, reason)
             await self._restart(key, child, pid)
-            self.runtime._emit("restart_ended", pid, other=self.pid, name=label)
+            emit_child_event(self.runtime, "restart_ended", pid, self.pid, child.spec.id)
         else:
             del self._children[key]
 
@@ -292,7 +291,7 @@ class DynamicSupervisor(Server):
         child.pid = pid
         child.restarts += 1
         self._by_pid[pid] = key
-        self.runtime._emit("child_started", pid, other=self.pid, name=child_label(child.spec.id))
+        emit_child_event(self.runtime, "child_started", pid, self.pid, child.spec.id)
         reports.progress(self.pid, child.spec.id, pid)
         self.runtime._note_restart(pid, self.pid, child.restarts)
 

@@ -63,8 +63,11 @@ def child_terminated(supervisor: Pid, child_id: Hashable, pid: Pid, reason: Any)
     The supervisor report is an ERROR for an abnormal reason and INFO for
     "normal", "shutdown" and ("shutdown", info), which are not errors.
     """
-    crashed(supervisor, child_id, pid, reason)
-    level = _INFO if is_normal_exit(reason) else _ERROR
+    if isinstance(reason, BaseException):
+        crashed(supervisor, child_id, pid, reason)
+        level = _ERROR
+    else:
+        level = _INFO if is_normal_exit(reason) else _ERROR
     if supervisor_log.isEnabledFor(level):
         supervisor_log.log(
             level, "supervisor %r: child %r (%r) terminated with reason %r", supervisor, child_id, pid, reason,

@@ -244,6 +244,14 @@ def child_counts(children: Iterable[tuple[ChildSpec, ChildPid]]) -> ChildCounts:
     return ChildCounts(specs=specs, active=active, supervisors=supervisors, workers=specs - supervisors)
 
 
+def emit_child_event(
+    runtime: Runtime, kind: str, pid: Pid, supervisor: Pid, child_id: Hashable, reason: Any = None
+) -> None:
+    """An observation event about a supervisor's child; its label is made only when someone subscribes."""
+    if runtime._subscribers:
+        runtime._emit(kind, pid, other=supervisor, reason=reason, name=child_label(child_id))
+
+
 def child_label(child_id: Hashable) -> str:
     """A child id as observation events name it: the id itself when it is a str, else its repr."""
     return child_id if isinstance(child_id, str) else repr(child_id)

@@ -28,8 +28,8 @@ from .supervision import (
     admin_call,
     check_spec,
     child_counts,
-    child_label,
     child_report,
+    emit_child_event,
     retry_after_a_loop_turn,
     start_child_process,
     stop_child_process,
@@ -284,9 +284,9 @@ class Supervisor(Server):
         reports.child_terminated(self.pid, child_id, pid, reason)
         restart = child.spec.restart
         if restart == "permanent" or (restart == "transient" and not is_normal_exit(reason)):
-            self.runtime._emit("restart_began", pid, other=self.pid, reason=reason, name=child_label(child_id))
+            emit_child_event(self.runtime, "restart_began", pid, self.pid, child_id, reason)
             await self._restart(child, pid)
-            self.runtime._emit("restart_ended", pid, other=self.pid, name=child_label(child_id))
+            emit_child_event(self.runtime, "restart_ended", pid, self.pid, child_id)
             return
         if restart == "temporary":
             del self._children[child_id]
@@ -348,7 +348,7 @@ class Supervisor(Server):
         child.pid = pid
         if pid is not None:
             self._by_pid[pid] = child.spec.id
-            self.runtime._emit("child_started", pid, other=self.pid, name=child_label(child.spec.id))
+            emit_child_event(self.runtime, "child_started", pid, self.pid, child.spec.id)
             reports.progress(self.pid, child.spec.id, pid)
         return result
 
@@ -359,7 +359,7 @@ class Supervisor(Server):
         reason = await stop_child_process(self._process, pid, spec.shutdown)
         del self._by_pid[pid]
         child.pid = None
-        self.runtime._emit("child_stopped", pid, other=self.pid, reason=reason, name=child_label(spec.id))
+        emit_child_event(self.runtime, "child_stopped", pid, self.pid, spec.id, reason)
         if not reports.stopped_as_expected(reason, spec.shutdown, spec.restart):
             reports.shutdown_error(self.pid, spec.id, pid, reason)
 
