@@ -15,7 +15,7 @@ from .process import Caller, Pid
 from .runtime import Dest, Runtime
 from .server import Server
 
-__all__ = ["Bucket", "BucketTable", "Decision", "RateLimiter", "UnknownLimiter"]
+__all__ = ["Bucket", "BucketTable", "CheckCounts", "Decision", "RateLimiter", "UnknownLimiter"]
 
 Limits = tuple[int, int]
 """A limiter's `(scale_ms, limit)`."""
@@ -61,6 +61,19 @@ class Bucket:
     denied: int
 
 
+@dataclass(frozen=True, slots=True)
+class CheckCounts:
+    """How many checks one limiter has answered since it was first configured (for metrics).
+
+    Attributes:
+        allowed: checks that counted a hit.
+        denied: checks refused because the window's limit was reached.
+    """
+
+    allowed: int
+    denied: int
+
+
 class _Limiter:
     """One configured limiter and its windows.
 
@@ -68,15 +81,20 @@ class _Limiter:
     multiple of `scale_ms` and `0 < count <= limit` (a window is created by
     an allowed hit). A key has at most one window: a check in a later window
     replaces the key's old one.
+
+    Invariant: `allowed` and `denied` only grow: they count every check since the
+    limiter id was first configured, carried over when new settings replace it.
     """
 
-    __slots__ = ("denied_decision", "limit", "scale_ms", "windows")
+    __slots__ = ("allowed", "denied", "denied_decision", "limit", "scale_ms", "windows")
 
-    def __init__(self, scale_ms: int, limit: int) -> None:
+    def __init__(self, scale_ms: int, limit: int, allowed: int = 0, denied: int = 0) -> None:
         self.scale_ms = scale_ms
         self.limit = limit
         self.denied_decision = Decision(False, limit)  # denied means count == limit
         self.windows: dict[Hashable, list[int]] = {}
+        self.allowed = allowed
+        self.denied = denied
 
 
 class BucketTable:
@@ -115,8 +133,10 @@ class BucketTable:
         _check_config(limiter_id, scale_ms, limit)
         with self._lock:
             current = self._limiters.get(limiter_id)
-            if current is None or current.scale_ms != scale_ms or current.limit != limit:
+            if current is None:
                 self._limiters[limiter_id] = _Limiter(scale_ms, limit)
+            elif current.scale_ms != scale_ms or current.limit != limit:
+                self._limiters[limiter_id] = _Limiter(scale_ms, limit, current.allowed, current.denied)
 
     def check(self, limiter_id: Hashable, key: Hashable) -> Decision:
         """Count one hit for `key` in the current window if the limit allows it.
@@ -133,13 +153,16 @@ class BucketTable:
             window = limiter.windows.get(key)
             if window is None or window[0] != start:
                 limiter.windows[key] = [start, 1, 0]
+                limiter.allowed += 1
                 return self._allowed[1]
             count = window[1]
             if count >= limiter.limit:
                 window[2] += 1
+                limiter.denied += 1
                 return limiter.denied_decision
             count += 1
             window[1] = count
+            limiter.allowed += 1
             return self._allowed[count] if count <= _CACHED_DECISIONS else Decision(True, count)
 
     def buckets(self) -> list[Bucket]:
@@ -150,6 +173,18 @@ class BucketTable:
                 for limiter_id, limiter in self._limiters.items()
                 for key, (start, count, denied) in limiter.windows.items()
             ]
+
+    def check_counts(self) -> dict[Hashable, CheckCounts]:
+        """Every limiter's allowed and denied checks since it was first configured, by limiter id.
+
+        The counts only grow (new settings for a limiter keep them; sweeps do not
+        touch them), so they are what a metrics scrape exports as counters.
+        """
+        with self._lock:
+            return {
+                limiter_id: CheckCounts(limiter.allowed, limiter.denied)
+                for limiter_id, limiter in self._limiters.items()
+            }
 
     def scale_ms(self, limiter_id: Hashable) -> int:
         """The window length of a limiter, in milliseconds.

@@ -12,7 +12,15 @@ import pytest
 
 from observer.runtime import Pid, Process, Runtime
 from observer.runtime.errors import InvalidArgument, InvalidLimiterConfig
-from observer.runtime.rate_limiter import Bucket, BucketTable, Decision, RateLimiter, UnknownLimiter, _SweepDue
+from observer.runtime.rate_limiter import (
+    Bucket,
+    BucketTable,
+    CheckCounts,
+    Decision,
+    RateLimiter,
+    UnknownLimiter,
+    _SweepDue,
+)
 
 GUARD = 5.0
 """Seconds a test waits for a message that must come; only a bug makes a wait this long."""
@@ -164,6 +172,57 @@ async def test_buckets_report_count_limit_and_denied_per_window(rt: Runtime, lim
         Bucket("login", "alice", 1_000_000, 1, 5, 0),
     ]
 
+
+
+# -- check counts (what metrics export) -----------------------------------------------------
+
+
+def test_check_counts_count_every_allowed_and_denied_check_per_limiter(clock: FakeClock) -> None:
+    table = BucketTable(clock)
+    table.configure("api", scale_ms=1000, limit=2)
+    table.configure("login", scale_ms=1000, limit=1)
+    assert table.check_counts() == {"api": CheckCounts(0, 0), "login": CheckCounts(0, 0)}
+    for _ in range(5):
+        table.check("api", "alice")  # 2 allowed, 3 denied
+    table.check("api", "bob")
+    table.check("login", "alice")
+    assert table.check_counts() == {"api": CheckCounts(allowed=3, denied=3), "login": CheckCounts(1, 0)}
+
+
+def test_check_counts_survive_new_windows_sweeps_and_new_settings(clock: FakeClock) -> None:
+    table = BucketTable(clock)
+    table.configure("api", scale_ms=1000, limit=1)
+    table.check("api", "k")
+    table.check("api", "k")
+    clock.advance(1.0)  # a new window: the old one's counts go, the totals stay
+    table.check("api", "k")
+    assert table.sweep() == 0  # the key's check already replaced its old window
+    clock.advance(1.0)
+    assert table.sweep() == 1
+    table.configure("api", scale_ms=500, limit=5)  # new settings start the windows afresh, not the totals
+    assert table.buckets() == []
+    table.check("api", "k")
+    assert table.check_counts() == {"api": CheckCounts(allowed=3, denied=1)}
+
+
+def test_check_counts_are_exact_under_8_threads(clock: FakeClock) -> None:
+    table = BucketTable(clock)
+    table.configure("api", scale_ms=1000, limit=100)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        decisions = list(pool.map(lambda _: table.check("api", "k"), range(200)))
+    assert sum(d.allowed for d in decisions) == 100
+    assert table.check_counts() == {"api": CheckCounts(allowed=100, denied=100)}
+
+
+async def test_rate_limiter_table_counts_checks_made_through_the_server(rt: Runtime, limiter: Pid) -> None:
+    await RateLimiter.configure(rt, limiter, "api", scale_ms=1000, limit=2)
+    for _ in range(3):
+        await RateLimiter.check(rt, limiter, "api", "alice")
+    with pytest.raises(UnknownLimiter):
+        await RateLimiter.check(rt, limiter, "nope", "alice")  # an unknown limiter counts nowhere
+    server = rt.server_of(limiter)
+    assert isinstance(server, RateLimiter)
+    assert server.table.check_counts() == {"api": CheckCounts(allowed=2, denied=1)}
 
 # -- sweeping ---------------------------------------------------------------------------
 
