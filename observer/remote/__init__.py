@@ -1,0 +1,22 @@
+"""Attach: publish a runtime from its own OS process (`serve`) and observe or drive it from another (`connect`).
+
+No textual imports anywhere below here, and only the standard library besides observer itself.
+"""
+
+from .client import Connection, connect
+from .endpoint import Endpoint, serve
+from .errors import Blocked, EndpointError, ReadOnly, RemoteError, Unreachable
+from .stall import Stall
+
+__all__ = [
+    "Blocked",
+    "Connection",
+    "Endpoint",
+    "EndpointError",
+    "ReadOnly",
+    "RemoteError",
+    "Stall",
+    "Unreachable",
+    "connect",
+    "serve",
+]
