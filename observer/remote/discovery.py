@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,6 +48,19 @@ def pid_alive(os_pid: int) -> bool:
     return True
 
 
+def answers(path: Path) -> bool:
+    """Whether something listens on the Unix socket at `path` (a refused connection means a stale socket)."""
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    probe.settimeout(0.5)
+    try:
+        probe.connect(str(path))
+    except OSError:  # refused (nobody listens), gone, or not ours to reach
+        return False
+    finally:
+        probe.close()
+    return True
+
+
 @dataclass(frozen=True, slots=True)
 class Found:
     """A local endpoint's socket.
@@ -67,11 +81,11 @@ def remove_stale(path: Path) -> None:
 
 
 def endpoints(directory: Path | None = None, *, prune: bool = True) -> list[Found]:
-    """The endpoints of this user on this machine, by OS pid; stale sockets are removed on the way.
+    """The live endpoints of this user on this machine, by OS pid; stale sockets are removed on the way.
 
     Args:
         directory: Where to look (the default socket directory when None).
-        prune: Remove the sockets of dead OS pids.
+        prune: Remove stale sockets: those of dead OS pids, and those nobody listens on (the pid was reused).
 
     Raises:
         Unreachable: The directory exists but is not this user's private directory.
@@ -88,7 +102,7 @@ def endpoints(directory: Path | None = None, *, prune: bool = True) -> list[Foun
         if match is None:
             continue
         os_pid = int(match.group(1))
-        if not pid_alive(os_pid):
+        if not pid_alive(os_pid) or not answers(entry):
             if prune:
                 remove_stale(entry)
             continue

@@ -33,7 +33,7 @@ from observer.runtime import NoProc, ObserverError, Pid, Runtime, TraceEvent
 from observer.snapshot import HostStats
 
 from . import wire
-from .discovery import socket_dir, socket_path, token_path
+from .discovery import answers, socket_dir, socket_path, token_path
 from .errors import Blocked, EndpointError, ReadOnly
 from .hoststats import HostSampler
 from .security import (
@@ -229,7 +229,7 @@ def _bind_unix(path: Path) -> socket.socket:
         EndpointError: A live endpoint answers at `path`, or it cannot be bound.
     """
     if path.is_socket():
-        if _answers(path):
+        if answers(path):
             raise EndpointError(f"{path} is in use by a live endpoint; pass serve(path=...) for another one")
         path.unlink()
     elif path.exists():
@@ -247,19 +247,6 @@ def _bind_unix(path: Path) -> socket.socket:
         staging.unlink(missing_ok=True)
         raise EndpointError(f"cannot listen on {path}: {error.strerror or error}") from None
     return sock
-
-
-def _answers(path: Path) -> bool:
-    """Whether something listens on the Unix socket at `path`."""
-    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    probe.settimeout(0.5)
-    try:
-        probe.connect(str(path))
-    except OSError:  # refused (nobody listens), gone, or not ours to reach
-        return False
-    finally:
-        probe.close()
-    return True
 
 
 def _bind_tcp(host: str, port: int) -> socket.socket:
