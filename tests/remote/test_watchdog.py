@@ -61,7 +61,8 @@ def test_a_loop_that_answers_has_no_stalls() -> None:
 
 
 def test_a_ping_unanswered_past_the_threshold_is_a_stall_with_its_stack() -> None:
-    loop, clock, ended = FakeLoop(), Clock(), []
+    loop, clock = FakeLoop(), Clock()
+    ended: list[StallRecord] = []
     dog = watchdog(loop, clock, ended)
     dog.poll()
     clock.now += 0.2
