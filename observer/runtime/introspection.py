@@ -41,8 +41,11 @@ def capped(text: str, cap: int = STATE_CAP) -> str:
     """`text`, cut to `cap` characters with a marker saying how much was left out."""
     if len(text) <= cap:
         return text
-    marker = f"… [{len(text) - cap + 40:,} more characters]"
-    return text[: max(0, cap - len(marker))] + marker
+    keep = cap
+    for _ in range(3):  # the marker's length depends on the count it states: settle it
+        marker = f"… [{len(text) - keep:,} more characters]"
+        keep = max(0, cap - len(marker))
+    return text[:keep] + f"… [{len(text) - keep:,} more characters]"
 
 
 def state_text(status: object) -> str:
@@ -73,21 +76,27 @@ def _where(frame: FrameType) -> str:
     return f"{code.co_filename}:{frame.f_lineno} in {code.co_qualname}"
 
 
-def stack_and_awaiting(proc: Process, call_code: Any) -> tuple[tuple[str, ...], str | None]:
+def stack_and_awaiting(
+    proc: Process, call_code: Any, receive_codes: frozenset[Any]
+) -> tuple[tuple[str, ...], str | None]:
     """`proc`'s stack (outermost first, the innermost `STACK_CAP` frames) and what it awaits.
 
     Args:
         proc: A live process.
         call_code: The code object of `Runtime.call`, to name the server a process is calling.
+        receive_codes: Code objects whose frame, innermost, waits for a message (`Mailbox.get`, the
+            server loop).
     """
     task = proc._task
     if task is None or task.done():
         return (), None
     frames = _frames(task)
     stack = tuple(_where(frame) for frame in frames[-STACK_CAP:])
-    if not frames or task is asyncio.current_task():
+    if not frames or not proc._started or task is asyncio.current_task():
         return stack, None
-    if proc._mailbox.waiting:
+    # Waiting in its mailbox, or woken by a message it has not looked at yet (the waiter is cleared
+    # by the delivery, before the process runs again): either way, in receive.
+    if proc._mailbox.waiting or frames[-1].f_code in receive_codes:
         return stack, "receive"
     for frame in reversed(frames):
         if frame.f_code is call_code:

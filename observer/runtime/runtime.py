@@ -26,6 +26,7 @@ from .errors import (
     NotRunning,
 )
 from .introspection import Inspection, stack_and_awaiting, state_text
+from .mailbox import Mailbox
 from .process import (
     KILL,
     KILLED,
@@ -117,13 +118,23 @@ def current_runtime() -> Runtime:
 
 def _task_name(pid: Pid, name: str | None, server: Server | None, fn: Any) -> str:
     """`<0.12.0> cache`: what py-spy, aiomonitor and `asyncio.all_tasks()` show for a process's task."""
-    label = name or (type(server).__name__ if server is not None else getattr(fn, "__qualname__", "process"))
+    if name is None and server is None:
+        body = getattr(fn, "func", fn)  # a functools.partial: name what it wraps
+        name = getattr(body, "__qualname__", None) or type(body).__name__
+    label = name or type(server).__name__
     return f"<0.{pid.id}.0> {label}"
 
 
 def _is_runtime_task(task: asyncio.Task[Any] | None) -> bool:
     """Whether `task` is one the runtime started (`Runtime._run`), not an attached task it does not own."""
     return task is not None and getattr(task.get_coro(), "cr_code", None) is _RUN_CODE
+
+
+def _receive_codes() -> frozenset[Any]:
+    """Code objects that wait for a message when innermost: `Mailbox.get` and the server loop."""
+    from .server import Server  # the server module imports this one
+
+    return frozenset({Mailbox.get.__code__, Server._serve.__code__})
 
 
 def _retrieve(task: asyncio.Task[Any]) -> None:
@@ -142,6 +153,8 @@ def _is_normal(reason: Any) -> bool:
 def _is_killed(reason: Any) -> bool:
     return isinstance(reason, str) and reason == KILLED
 
+
+_SUPERVISOR_KINDS: Final = frozenset({"supervisor", "dynamic_supervisor"})
 
 _EAGER_START: Final = sys.version_info >= (3, 12)
 """Whether tasks can run their first steps eagerly (`asyncio.Task(..., eager_start=True)`)."""
@@ -389,9 +402,10 @@ class Runtime:
                 self._die(proc, KILLED)  # the host cancelled us: die, and let the cancellation through
                 self._drain()
                 raise
-        except Exception as exc:  # a crash: the exception is the exit reason, carried on by links and monitors
+        # A crash: the exception is the exit reason, carried on by links and monitors (not hidden).
+        except Exception as exc:  # noqa: BLE001
             if not proc._dead:
-                logger.error("process %r crashed", proc, exc_info=exc)
+                self._log_crash(proc, exc)
             reason = exc
         except BaseException as exc:  # KeyboardInterrupt, SystemExit: exit, then let it through
             if not proc._dead:
@@ -411,6 +425,15 @@ class Runtime:
         if not proc._dead:
             self._die(proc, reason)
             self._drain()
+
+    def _log_crash(self, proc: Process, exc: Exception) -> None:
+        """Log a crash on `observer.runtime`; under a supervisor at DEBUG only, since its
+        `observer.crash` report carries the same traceback."""
+        parent = self._procs.get(proc._parent) if proc._parent is not None else None
+        supervised = parent is not None and parent._kind in _SUPERVISOR_KINDS
+        level = logging.DEBUG if supervised else logging.ERROR
+        if logger.isEnabledFor(level):
+            logger.log(level, "process %r crashed", proc, exc_info=exc)
 
     async def _close_owned(self, proc: Process) -> None:
         """Exit the contexts `proc` owns, newest first; within 1 s once it has been killed.
@@ -671,7 +694,11 @@ class Runtime:
             signals = self._signals
             while signals:
                 target, sender, reason, via_link = signals.popleft()
-                if target._dead or target._closing is not OPEN:  # closing: it is on its way out already
+                if target._dead:
+                    continue
+                if target._closing is not OPEN:  # on its way out already: only a kill acts, by hurrying it
+                    if not via_link and _is_kill(reason):
+                        self._kill(target, KILLED)
                     continue
                 if not via_link and _is_kill(reason):
                     self._kill(target, KILLED)
@@ -879,7 +906,7 @@ class Runtime:
             # An observer shows a broken format_status as text; the server itself is not touched.
             except Exception as exc:  # noqa: BLE001
                 state = f"<format_status raised {type(exc).__name__}: {exc}>"
-        stack, awaiting = stack_and_awaiting(proc, Runtime.call.__code__)
+        stack, awaiting = stack_and_awaiting(proc, Runtime.call.__code__, _receive_codes())
         return Inspection(info, state, stack, awaiting)
 
     async def get_state(self, dest: Dest, timeout: float = 5.0) -> Any:

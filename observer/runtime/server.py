@@ -276,7 +276,13 @@ class Server:
         """Answer a system request; True when it asks the server to suspend."""
         reply = message.reply
         if message.op == "get_state":
-            state = self.format_status()
+            try:
+                state = self.format_status()
+            # A broken format_status is the caller's error to see, not a crash of the server.
+            except Exception as exc:  # noqa: BLE001
+                if not reply.done():
+                    reply.set_exception(exc)
+                return False
             if not reply.done():
                 reply.set_result(state)
             return False
