@@ -1,8 +1,7 @@
-"""Introspection edge cases: a broken format_status, receive seen before the process runs, the cap marker, a process not yet started."""
+"""Introspection edge cases: a broken format_status, an unread message, the cap marker, a process not started."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 
 import pytest
