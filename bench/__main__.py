@@ -9,6 +9,7 @@ import gc
 import importlib
 import importlib.util
 import json
+import logging
 import os
 import platform
 import sys
@@ -91,6 +92,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print only JSON")
     parser.add_argument("--list", action="store_true", help="list the benchmark names and exit")
     args = parser.parse_args(argv)
+    # Supervisor reports (observer.supervisor, observer.crash) would print a line per restart: the
+    # benchmarks measure the runtime, not a terminal's logging.
+    logging.getLogger("observer").setLevel(logging.CRITICAL)
     if args.list:
         print("\n".join(names))
         return 0
