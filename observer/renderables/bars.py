@@ -7,6 +7,8 @@ from rich.text import Text
 
 from observer.snapshot import BucketView
 
+from . import units
+
 FULL = "█"
 EMPTY = "░"
 LOW = Style(color="green")
@@ -56,9 +58,24 @@ def bucket_bar(bucket: BucketView, *, width: int = 60) -> Text:
     return text
 
 
-def limiter_heading(limiter_id: str, limit: int) -> Text:
-    """The line above a limiter's buckets: ``agent_actions  limit 4 per window``."""
+def limiter_heading(limiter_id: str, limit: int, window_seconds: float | None = None) -> Text:
+    """The line above a limiter's buckets: ``agent_actions  limit 4 per 1.0 s, allowed/limit``.
+
+    Args:
+        limiter_id: The limiter.
+        limit: Hits allowed per window (the bars' full scale).
+        window_seconds: The window's length; None when unknown (then ``per window``).
+    """
+    window = "window" if window_seconds is None else window_length(window_seconds)
     text = Text(no_wrap=True, overflow="ellipsis")
     text.append(limiter_id, Style(bold=True))
-    text.append(f"  limit {limit} per window, allowed/limit", EMPTY_STYLE)
+    text.append(f"  limit {limit} per {window}, allowed/limit", EMPTY_STYLE)
     return text
+
+
+def window_length(seconds: float) -> str:
+    """A window's length as a person writes it: ``1.0 s``, ``0.25 s``, ``60.0 s``, ``2 min 0 s``."""
+    if seconds >= 120:
+        return units.duration(seconds)
+    text = f"{round(seconds, 3):g}"
+    return f"{text if '.' in text else text + '.0'} s"

@@ -8,10 +8,10 @@ from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 
-from observer.journal import Cascade, CascadeStep, DrillStepNote, DrillVerdict, LogEntry, LogNote
+from observer.journal import Cascade, CascadeStep, DetachedReason, DrillStepNote, DrillVerdict, LogEntry, LogNote
 
 from . import units
-from .drill import drill_lines
+from .drill import MARK_WIDTH, DrillRow, drill_rows
 
 TIME = Style(color="bright_black")
 SUPERVISOR = Style(bold=True)
@@ -27,30 +27,49 @@ LEVELS = (("info", Style()), ("warning", Style(color="yellow")), ("error", Style
 TIME_WIDTH = 10
 
 
-def log_entry(entry: LogEntry, *, started_at: float) -> Table:
-    """One log entry, a cascade, a note or a drill's step or verdict: the time since start, then what happened.
+def log_entry(entry: LogEntry, *, started_at: float, wall_offset: float | None = None) -> Table:
+    """One log entry, a cascade, a note or a drill's step or verdict: its time, then what happened.
 
     Args:
         entry: The entry.
         started_at: When the app started its runtime (entries show the time since).
+        wall_offset: Seconds to add to a runtime-clock time to get a Unix time; given, entries show
+            the wall-clock time of day instead of the time since start.
     """
+    at = entry.began_at if isinstance(entry, Cascade) else entry.at
+    stamp = units.offset(at - started_at) if wall_offset is None else units.wall(at + wall_offset)
     table = Table.grid(padding=(0, 1), expand=True)
-    table.add_column(width=TIME_WIDTH, no_wrap=True, style=TIME)
+    table.add_column(width=max(TIME_WIDTH, len(stamp)), no_wrap=True, style=TIME)
     table.add_column(ratio=1)
     if isinstance(entry, LogNote):
-        table.add_row(units.offset(entry.at - started_at), note_text(entry))
+        table.add_row(stamp, note_text(entry))
         return table
     if isinstance(entry, DrillStepNote | DrillVerdict):
-        headline, *details = drill_lines(entry)
-        table.add_row(units.offset(entry.at - started_at), headline)
-        for line in details:
-            table.add_row("", line)
+        headline, rows = drill_rows(entry)
+        table.add_row(stamp, headline)
+        if rows:
+            table.add_row("", _hanging(rows))
         return table
-    table.add_row(units.offset(entry.began_at - started_at), cascade_headline(entry))
+    table.add_row(stamp, cascade_headline(entry))
     if entry.stopped:
         table.add_row(Text("  stopped", STEP_HEAD), steps_text(entry.stopped))
     if entry.started:
         table.add_row(Text("  started", STEP_HEAD), steps_text(entry.started))
+    return table
+
+
+def is_crash(entry: LogEntry) -> bool:
+    """Whether `entry` is a crash: a cascade begun by a child that raised (its traceback can be shown)."""
+    return isinstance(entry, Cascade) and isinstance(entry.reason, BaseException | DetachedReason)
+
+
+def _hanging(rows: Sequence[DrillRow]) -> Table:
+    """Detail lines with their marks in a column of their own: a wrapped line goes on under its text."""
+    table = Table.grid(expand=True)
+    table.add_column(width=MARK_WIDTH, no_wrap=True)
+    table.add_column(ratio=1)
+    for mark, text in rows:
+        table.add_row(mark, text)
     return table
 
 

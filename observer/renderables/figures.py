@@ -1,4 +1,4 @@
-"""The header line, the host figures and the process detail as rich text."""
+"""The header line, the host figures and the process detail (with state, stack and counters) as rich text."""
 
 from __future__ import annotations
 
@@ -10,15 +10,22 @@ from rich.table import Table
 from rich.text import Text
 
 from observer.journal import MISSING
+from observer.runtime import Inspection
 from observer.snapshot import ProcessDetail, Snapshot
 
 from . import units
-from .labels import node_label, status_mark
+from .inspection import stack_lines, state_lines
+from .labels import kind_label, node_label, status_mark, strategy_label
+from .process_table import ProcessRow
 
 KEY = Style(color="bright_black")
 VALUE = Style(bold=True)
 WARN = Style(color="yellow", bold=True)
 BAD = Style(color="red", bold=True)
+KEY_WIDTH = 12
+"""Cells of the detail panel's key column (``monitored by``)."""
+DETAIL_WIDTH = 60
+"""Cells of the detail panel's content assumed before it has a size."""
 
 
 def header_line(snapshot: Snapshot | None, *, refresh_interval: float, paused: bool, read_only: bool,
@@ -37,14 +44,14 @@ def header_line(snapshot: Snapshot | None, *, refresh_interval: float, paused: b
     if snapshot is None:
         text.append("  starting…")
     else:
-        for value, what in (
-            (snapshot.process_count, "processes"),
-            (snapshot.restarts, "restarts"),
-            (snapshot.monitor_count, "monitors"),
+        for value, word, many in (
+            (snapshot.process_count, "process", "processes"),
+            (snapshot.restarts, "restart", "restarts"),
+            (snapshot.monitor_count, "monitor", "monitors"),
         ):
             text.append("  ")
             text.append(f"{value:,}", VALUE)
-            text.append(f" {what}", KEY)
+            text.append(f" {word if value == 1 else many}", KEY)
         text.append("  up ", KEY)
         text.append(units.clock(snapshot.uptime), VALUE)
         if snapshot.root is not None and not snapshot.root_alive:
@@ -92,26 +99,39 @@ def _lag_style(lag: float) -> Style:
     return BAD if lag > 0.1 else WARN if lag > 0.02 else VALUE
 
 
-def process_detail_key(detail: ProcessDetail | None) -> Any:
-    """What `process_detail` shows of `detail`: equal keys draw the same table (uptime as it is shown)."""
+def process_detail_key(detail: ProcessDetail | None, inspection: Inspection | None = None,
+                       row: ProcessRow | None = None, *, width: int = DETAIL_WIDTH) -> Any:
+    """What `process_detail` shows of its arguments: equal keys draw the same table (uptime and rates as shown)."""
     if detail is None:
         return None
-    return replace(detail, uptime=None), None if detail.uptime is None else units.clock(detail.uptime)
+    rates = None if row is None else (units.rate(row.messages_per_s), units.rate(row.reductions_per_s))
+    return (replace(detail, uptime=None), None if detail.uptime is None else units.clock(detail.uptime),
+            inspection, rates, width)
 
 
-def process_detail(detail: ProcessDetail | None) -> Table | Text:
-    """Everything about the selected process as a two-column table."""
+def process_detail(detail: ProcessDetail | None, inspection: Inspection | None = None, row: ProcessRow | None = None,
+                   *, width: int = DETAIL_WIDTH) -> Table | Text:
+    """Everything about the selected process as a two-column table.
+
+    Args:
+        detail: The process as the tree knows it (None: nothing selected).
+        inspection: What `Runtime.inspect` saw of it: counters, state, stack and what it awaits (None: not
+            looked at, or not alive).
+        row: Its line of the process list, for the message and reduction rates (None: unknown).
+        width: Cells of the panel's content (state and stack lines are cut to fit it).
+    """
     if detail is None:
         return Text("select a process in the tree", style=KEY)
     node = detail.node
     table = Table.grid(padding=(0, 1))
-    table.add_column(style=KEY, no_wrap=True)
+    table.add_column(style=KEY, no_wrap=True, width=KEY_WIDTH)
     table.add_column()
     title = node_label(node, vanished=detail.vanished)
     table.add_row("process", title)
-    kind = node.kind.replace("_", " ")
-    if node.strategy is not None:
-        kind += f", {node.strategy}"
+    kind = kind_label(node)
+    strategy = strategy_label(node.kind, node.strategy)
+    if strategy is not None and node.kind != "dynamic_supervisor":
+        kind += f", {strategy}"
     table.add_row("kind", kind)
     mark, style = status_mark("running" if detail.alive else node.status)
     if detail.vanished:
@@ -136,4 +156,24 @@ def process_detail(detail: ProcessDetail | None) -> Table | Text:
     table.add_row("monitored by", str(detail.monitored_by))
     table.add_row("mailbox", Text(f"{detail.mailbox_size:,}", WARN if detail.mailbox_size > 100 else ""))
     table.add_row("trap exits", "yes" if detail.trap_exits else "no")
+    if inspection is not None and detail.alive:
+        _inspection_rows(table, inspection, row, max(16, width - KEY_WIDTH - 1))
     return table
+
+
+def _inspection_rows(table: Table, inspection: Inspection, row: ProcessRow | None, width: int) -> None:
+    """Counters with their rates, what it awaits, its state and its stack, innermost frame last."""
+    info = inspection.info
+    for what, total, per_second in (
+        ("messages in", info.messages_in, None if row is None else row.messages_per_s),
+        ("reductions", info.reductions, None if row is None else row.reductions_per_s),
+    ):
+        figure = Text(f"{total:,}")
+        if per_second is not None:
+            figure.append(f"  {units.rate(per_second)}/s", KEY)
+        table.add_row(what, figure)
+    table.add_row("awaiting", inspection.awaiting or Text("- (running)", KEY))
+    for key, lines in (("state", state_lines(inspection.state, width)),
+                       ("stack", stack_lines(inspection.stack, width))):
+        for index, line in enumerate(lines):
+            table.add_row(key if index == 0 else "", line)

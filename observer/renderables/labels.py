@@ -15,7 +15,9 @@ STOPPED = Style(color="bright_black")
 EXITED = Style(color="red", bold=True)
 FLASH = Style(color="black", bgcolor="yellow", bold=True)
 VANISHED = Style(color="bright_black", strike=True)
-AFFECTED = Style(color="bright_white", bgcolor="magenta", bold=True)
+DRILL_COLOUR = "dodger_blue2"
+"""The live drill's colour, in the tree and the log: a blue far from the reds of exits and kills."""
+AFFECTED = Style(color="bright_white", bgcolor=DRILL_COLOUR, bold=True)
 AFFECTED_MARK = "◆"
 PID = Style(color="bright_black")
 STRATEGY = Style(color="cyan")
@@ -36,6 +38,30 @@ def status_mark(status: str) -> tuple[str, Style]:
         if name == status:
             return mark, style
     return "?", STOPPED
+
+
+def strategy_label(kind: str | None, strategy: str | None) -> str | None:
+    """What a supervisor's strategy is called: ``dynamic`` for a DynamicSupervisor (whose strategy is one_for_one).
+
+    The tree, the detail panel and the event log all say it this way (the app's journal asks for it
+    too), so that one supervisor is never ``dynamic`` in one place and ``one_for_one`` in another.
+    """
+    return "dynamic" if kind == "dynamic_supervisor" else strategy
+
+
+def kind_label(node: NodeSnapshot) -> str:
+    """What kind of process a node is, in words that do not flip while it restarts.
+
+    A child that is not running only has its spec type ("worker" or "supervisor"); a running one
+    has its implementation ("server" or "process"). A worker child is therefore always called a
+    worker, its implementation added when known: ``worker (server)`` → ``worker`` → ``worker (server)``.
+    """
+    kind = node.kind
+    if kind == "dynamic_supervisor":
+        return "dynamic supervisor"
+    if kind == "supervisor" or node.restart is None:  # a supervisor, or the root (nobody's worker)
+        return kind.replace("_", " ")
+    return "worker" if kind == "worker" else f"worker ({kind})"
 
 
 def node_label(node: NodeSnapshot, *, flashing: bool = False, vanished: bool = False, affected: bool = False) -> Text:
@@ -62,7 +88,7 @@ def node_label(node: NodeSnapshot, *, flashing: bool = False, vanished: bool = F
     text.append(units.pid(node.pid), PID)
     if node.strategy is not None:
         text.append(" ")
-        text.append("dynamic" if node.kind == "dynamic_supervisor" else node.strategy, STRATEGY)
+        text.append(strategy_label(node.kind, node.strategy), STRATEGY)
     if node.restart not in (None, "permanent"):
         text.append(f" {node.restart}", PID)
     if node.restarts:

@@ -1,7 +1,8 @@
-"""Formatting of times, sizes, pids and exit reasons as short text."""
+"""Formatting of times, sizes, counts, rates, pids and exit reasons as short text."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from observer.journal import MISSING, DetachedReason
@@ -66,3 +67,41 @@ def reason(value: Any) -> str:
     if isinstance(value, str):
         return value
     return repr(value)
+
+
+def plural(count: int, word: str, many: str | None = None) -> str:
+    """``1 restart``, ``3 restarts``, ``1,024 processes`` (`many` when adding an s is wrong)."""
+    return f"{count:,} {word if count == 1 else many or word + 's'}"
+
+
+def rate(per_second: float) -> str:
+    """A rate in at most six characters: ``0``, ``0.4``, ``12``, ``950``, ``12.3k``, ``4.5M``."""
+    if per_second <= 0:
+        return "0"
+    if per_second < 10:
+        return f"{per_second:.1f}"
+    if per_second < 1000:
+        return f"{per_second:.0f}"
+    if per_second < 999_950:
+        return f"{per_second / 1000:.1f}k"
+    return f"{per_second / 1e6:.1f}M"
+
+
+def count(value: int) -> str:
+    """A count in at most seven characters: ``12,345``, ``123.4k``, ``12.3M``."""
+    if value < 1_000_000:
+        return f"{value:,}" if value < 100_000 else f"{value / 1000:.1f}k"
+    return f"{value / 1e6:.1f}M"
+
+
+def wall(unix_seconds: float) -> str:
+    """A wall-clock time of day, local, to the millisecond: ``14:03:07.123``."""
+    moment = datetime.fromtimestamp(unix_seconds)
+    return moment.strftime("%H:%M:%S.") + f"{moment.microsecond // 1000:03d}"
+
+
+def shorten_left(text: str, width: int) -> str:
+    """`text` cut from the left to `width` cells, marked with ``…``: ``…/runtime/server.py``."""
+    if len(text) <= width:
+        return text
+    return "…" + text[len(text) - width + 1:] if width > 1 else "…"[:width]

@@ -108,7 +108,7 @@ def test_a_drill_step_says_what_happened_and_ticks_or_crosses_each_expectation()
     assert plain(log_entry(step, started_at=10.0), width=120).splitlines() == [
         "+01:00.000 ◆ one-for-one-isolation · kill rate_limiter ✗ 3.2 ms",
         "             · <0.6.0> exited with 'killed'; restarted as <0.15.0>",
-        "             ✓ only rate_limiter has a new pid",
+        "             ✓ only rate_limiter has a new pid: [a]",
         "             ✗ services started only rate_limiter: expected [rate_limiter], got []",
     ]
     broken = DrillStepNote(0.0, "d", "kill a path", 0.0, error="DrillError: no such child")
