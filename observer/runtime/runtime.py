@@ -154,6 +154,9 @@ def _is_killed(reason: Any) -> bool:
     return isinstance(reason, str) and reason == KILLED
 
 
+_PRUNE_FLOOR: Final = 256
+"""Killed tasks remembered before the first prune of the finished ones."""
+
 _SUPERVISOR_KINDS: Final = frozenset({"supervisor", "dynamic_supervisor"})
 
 _EAGER_START: Final = sys.version_info >= (3, 12)
@@ -191,11 +194,12 @@ class Runtime:
         self._names: dict[str, Pid] = {}
         # The task of every live process (attached ones included) -> its process.
         self._by_task: dict[asyncio.Task[Any], Process] = {}
-        # Tasks the runtime started whose process was killed and that have not finished unwinding.
-        # A live process's task is in `_by_task`; one that exits by itself finishes in the step that
-        # announces its exit; so these, and the tasks of live processes, are all that can be pending.
+        # Tasks the runtime started whose process was killed, some perhaps finished unwinding since
+        # (pruned when the set has doubled: no done callback per kill). A live process's task is in
+        # `_by_task`; one that exits by itself finishes in the step that announces its exit; so
+        # these, and the tasks of live processes, are all that can be pending.
         self._unwinding: set[asyncio.Task[Any]] = set()
-        self._unwound = self._unwinding.discard  # bound once: a bound method per kill costs 136 bytes
+        self._prune_unwinding_at = _PRUNE_FLOOR
         self._pid_ids = itertools.count(1)
         self._ref_ids = itertools.count(1)
         # Invariant: equals the number of (ref -> target) entries over all `Process._monitors`.
@@ -267,6 +271,11 @@ class Runtime:
             and (proc._parent is None or proc._parent not in procs)
         ]
 
+    def _prune_unwinding(self) -> None:
+        """Forget killed tasks that have finished; the next prune waits for twice as many (O(1) per kill)."""
+        self._unwinding = {task for task in self._unwinding if not task.done()}
+        self._prune_unwinding_at = max(_PRUNE_FLOOR, 2 * len(self._unwinding))
+
     async def _await_tasks(self) -> None:
         """Wait for every task the runtime started to finish (killed ones unwind their `finally` blocks).
 
@@ -274,7 +283,8 @@ class Runtime:
         after its process died; such stragglers are cancelled again after
         `shutdown_timeout` and left behind with a warning rather than hanging the exit.
         """
-        tasks = set(self._unwinding)
+        tasks = {task for task in self._unwinding if not task.done()}
+        self._unwinding.clear()
         for proc in self._procs.values():  # closing their owned resources (killed, or on their way out)
             if proc._task is not None and _is_runtime_task(proc._task):
                 tasks.add(proc._task)
@@ -747,8 +757,10 @@ class Runtime:
         if proc._started:
             task.cancel()
         if _is_runtime_task(task):  # it still has to unwind (or take its first step): shutdown waits for it
-            self._unwinding.add(task)
-            task.add_done_callback(self._unwound)
+            unwinding = self._unwinding
+            unwinding.add(task)
+            if len(unwinding) >= self._prune_unwinding_at:
+                self._prune_unwinding()
 
     def _raise_if_current_died(self) -> None:
         self_exit = self._self_exit
