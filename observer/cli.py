@@ -26,6 +26,9 @@ class Command:
 
 COMMANDS = MappingProxyType({
     "drill": Command("observer.commands.drill", "run kill-and-observe drills headless"),
+    "ps": Command("observer.commands.ps", "list the runtimes you may attach to"),
+    "run": Command("observer.commands.run", "host a tree headless, for ps, tree and attach"),
+    "tree": Command("observer.commands.tree", "print a running service's tree once"),
 })
 """The commands by their first argument; the app command takes everything else."""
 

@@ -303,11 +303,15 @@ class Connection:
                 raise Unreachable(f"{self.where}: the connection is closed")
             self._ids += 1
             request_id = self._ids
+            seconds = self._timeout if timeout is None else timeout
+            deadline = asyncio.timeout(seconds)
             try:
-                return await asyncio.wait_for(self._exchange(request_id, op, fields, target),
-                                              self._timeout if timeout is None else timeout)
+                async with deadline:
+                    return await self._exchange(request_id, op, fields, target)
             except TimeoutError:
-                raise Unreachable(f"{self.where}: no answer to {op} within {timeout or self._timeout:g} s") from None
+                if not deadline.expired():
+                    raise  # Blocked (a TimeoutError too): the endpoint's answer, not our deadline
+                raise Unreachable(f"{self.where}: no answer to {op} within {seconds:g} s") from None
 
     async def _exchange(self, request_id: int, op: str, fields: dict[str, Any], target: Target | None) -> Any:
         await self._write(wire.request(request_id, op, **fields))

@@ -113,9 +113,12 @@ async def test_a_snapshot_crosses_whole_then_as_deltas() -> None:
         assert more.log[:2] == noted.log[:2] and more.log[0] is noted.log[0]
         assert more.log[2] == LogNote(more.log[2].at, "three")  # type: ignore[union-attr]
 
-        rt.register("spare", rt.spawn(_idle))  # changes the graph, not the tree
+        worker = rt.whereis("worker_1")
+        assert worker is not None
+        rt.unregister("worker_1")
+        rt.register("worker_1", worker)  # changes the graph, not the tree
         unchanged_tree = pair.send(builder.take(root))
-        assert unchanged_tree.root is first.root
+        assert unchanged_tree.generation > more.generation and unchanged_tree.root is first.root
 
         echo = rt.whereis("echo")
         assert echo is not None
@@ -143,10 +146,6 @@ def test_a_delta_against_a_snapshot_the_client_does_not_hold_is_an_error() -> No
         decoder.decode({"seq": 2, "fresh": False})
     with pytest.raises(wire.WireError, match="malformed"):
         decoder.decode({"seq": 1, "fresh": True})
-
-
-async def _idle(proc: Any) -> None:
-    await proc.receive()
 
 
 async def _turn() -> None:
