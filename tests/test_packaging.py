@@ -1,0 +1,103 @@
+"""The distribution's metadata, and the docs pages that repeat what the README and the code say.
+
+CI builds the sdist and wheel, checks them with twine and runs the wheel from a venv of its
+own (`.ci/run`); these tests catch the cheaper mistakes on every test run.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.util
+import logging
+import re
+import tomllib
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from observer.drills import toml_drill
+
+ROOT = Path(__file__).resolve().parent.parent
+PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
+PROJECT: dict[str, Any] = PYPROJECT["project"]
+DOCS = ROOT / "docs"
+
+
+def fences(path: Path, language: str) -> list[str]:
+    """The bodies of the ``language`` code fences of a Markdown file, in order."""
+    return re.findall(rf"```{language}\n(.*?)```", path.read_text(), re.S)
+
+
+def test_the_distribution_is_aio_observer_and_the_command_is_observer() -> None:
+    assert PROJECT["name"] == "aio-observer"
+    assert PROJECT["scripts"] == {"observer": "observer.cli:main"}
+    assert PYPROJECT["tool"]["hatch"]["build"]["targets"]["wheel"]["packages"] == ["observer"]
+
+
+def test_classifiers_name_every_supported_python_and_the_typing() -> None:
+    classifiers = set(PROJECT["classifiers"])
+    for version in ("3.11", "3.12", "3.13"):
+        assert f"Programming Language :: Python :: {version}" in classifiers
+    for wanted in ("Framework :: AsyncIO", "Typing :: Typed", "Environment :: Console"):
+        assert wanted in classifiers
+    # PEP 639: the licence is the SPDX expression alone; the index rejects a licence classifier beside it.
+    assert PROJECT["license"] == "MIT"
+    assert not [classifier for classifier in classifiers if classifier.startswith("License ::")]
+
+
+def test_the_package_is_marked_typed() -> None:
+    assert (ROOT / "observer" / "py.typed").is_file()
+
+
+def test_the_extras_are_the_documented_ones() -> None:
+    extras = PROJECT["optional-dependencies"]
+    assert set(extras) == {"test", "dev", "docs", "metrics", "web"}
+    assert "aio-observer[metrics,web]" in extras["test"], "the README's test command must run the whole suite"
+    assert {"build", "twine"} <= {re.split(r"[<>=\[ ]", requirement)[0] for requirement in extras["dev"]}
+
+
+def test_the_installed_distribution_matches_pyproject() -> None:
+    distribution = importlib.metadata.distribution("aio-observer")
+    assert distribution.version == PROJECT["version"]
+    scripts = {entry.name: entry.value for entry in distribution.entry_points if entry.group == "console_scripts"}
+    assert scripts == {"observer": "observer.cli:main"}
+
+
+def test_the_quickstart_repeats_the_readmes_commands_and_example() -> None:
+    readme, quickstart = ROOT / "README.md", DOCS / "quickstart.md"
+    assert fences(quickstart, "bash")[0] == fences(readme, "bash")[0], "copy the README's commands into the quickstart"
+    assert fences(quickstart, "python")[0] == fences(readme, "python")[0], "copy the README's example too"
+
+
+def test_the_drill_format_reference_has_every_field() -> None:
+    reference = (DOCS / "drills.md").read_text()
+    documented = set(re.findall(r"^\| `(\w+)` \|", reference, re.M))
+    fields = {*toml_drill._STEP_FIELDS, "name", "description", "limiter", "key", "checks", "pattern", "subscribers"}
+    missing = sorted(fields - documented)
+    assert not missing, f"docs/drills.md has no table row for the drill file field(s) {missing}"
+
+
+def load_hooks() -> ModuleType:
+    """docs/hooks.py, which MkDocs loads by path (it is not part of the package)."""
+    spec = importlib.util.spec_from_file_location("docs_hooks", DOCS / "hooks.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize(
+    ("message", "kept"),
+    [
+        ("griffe: observer/runtime/supervisor.py:207: Failed to get 'exception: description' pair from "
+         "'ChildRunning, ChildRestarting, ChildNotFound, StartError.'", False),
+        ("griffe: observer/runtime/server.py:12: Failed to get 'exception: description' pair from "
+         "'ChildRunning, ChildNotFound.'", True),
+        ("griffe: observer/runtime/supervisor.py:30: Parameter 'x' does not appear in the function signature", True),
+    ],
+)
+def test_the_docs_hook_drops_only_the_known_warnings(message: str, kept: bool) -> None:
+    record = logging.LogRecord("mkdocs.plugins.griffe", logging.WARNING, __file__, 1, message, None, None)
+    assert load_hooks().KnownDocstringWarnings().filter(record) is kept
