@@ -14,6 +14,7 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
@@ -304,3 +305,21 @@ def test_importing_observer_metrics_does_not_import_prometheus_client() -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert result.stdout.strip() == "False"
     assert observer.metrics.INSTALL_HINT == "pip install 'aio-observer[metrics]'"
+
+
+# -- the README ----------------------------------------------------------------------------
+
+
+def test_the_readme_metrics_example_prints_what_it_says() -> None:
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    start = text.index("\n## Metrics\n")
+    section = text[start : text.index("\n## ", start + 1)]
+    example = re.findall(r"```python\n(.*?)```", section, re.S)[0]
+    result = subprocess.run([sys.executable, "-c", example], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        'observer_processes{kind="server"} 1.0',
+        'observer_restarts_total{child="cache",supervisor="system"} 0.0',
+    ]
+    for name in METRIC_NAMES:
+        assert f"| `{name}` |" in section  # every series is in the README's table

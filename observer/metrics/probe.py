@@ -72,6 +72,11 @@ class LoopProbe:
         """The loop this probe beats on."""
         return self._loop
 
+    @property
+    def beating(self) -> bool:
+        """Whether a beat is armed (between `start` and `close`)."""
+        return self._timer is not None and not self._closed
+
     def on_loop_thread(self) -> bool:
         """Whether the caller runs in the loop's thread (where waiting for the loop would deadlock)."""
         return threading.get_ident() == self._loop_thread
