@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import signal
 import sys
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
+from observer import metrics
 from observer.drills.loop_alarm import LoopAlarm, LoopBlocked
 from observer.remote import EndpointError, serve
 from observer.runtime import Pid, Runtime
@@ -60,14 +63,17 @@ async def _run(factory: Factory, args: argparse.Namespace) -> int:
                 return _error(root)
             try:
                 async with serve(rt, path=args.socket, tcp=args.tcp, control=args.control,
-                                 stall_threshold=args.stall_threshold, root=root) as endpoint:
+                                 stall_threshold=args.stall_threshold, root=root) as endpoint, \
+                        _metrics(rt, args.metrics, args.stall_threshold) as served:
                     line = f"{PROG}: listening on {endpoint.path}"
                     if endpoint.address is not None:
                         where = "" if endpoint.token_path is None else f", token in {endpoint.token_path}"
                         line += f" and tcp {endpoint.address[0]}:{endpoint.address[1]}{where}"
                     print(f"{line} ({'control' if endpoint.control else 'read-only'})", flush=True)
+                    if served is not None:
+                        print(f"{PROG}: metrics on {served.url}", flush=True)
                     await stopping.wait()
-            except EndpointError as error:
+            except (EndpointError, metrics.MetricsError) as error:
                 return _error(str(error))
     finally:
         for number in (signal.SIGTERM, signal.SIGINT):
@@ -105,6 +111,14 @@ async def _start(rt: Runtime, factory: Factory, start_timeout: float, *, logged:
     return root
 
 
+def _metrics(rt: Runtime, address: tuple[str, int] | None,
+             stall_threshold: float) -> AbstractAsyncContextManager[metrics.MetricsEndpoint | None]:
+    """Prometheus metrics served on `address` while the block runs, or nothing without ``--metrics``."""
+    if address is None:
+        return contextlib.nullcontext()
+    return metrics.serve(rt, address, stall_threshold=stall_threshold)
+
+
 def _error(message: str) -> int:
     print(f"{PROG}: error: {' '.join(message.split())}", file=sys.stderr)
     return 1
@@ -136,6 +150,9 @@ def _parser() -> OneLineParser:
                         help="let clients kill, terminate, restart, suspend, resume and trace (read-only otherwise)")
     parser.add_argument("--tcp", metavar="HOST:PORT", type=_tcp,
                         help="also listen on TCP (loopback; port 0 picks one), with a token written next to the socket")
+    parser.add_argument("--metrics", metavar="HOST:PORT", type=_tcp,
+                        help="serve Prometheus metrics on http://HOST:PORT/metrics (port 0 picks one; "
+                        "needs the [metrics] extra)")
     parser.add_argument("--socket", metavar="PATH", type=Path,
                         help="the Unix socket (default: $XDG_RUNTIME_DIR/observer/<pid>.sock, "
                         "else /tmp/observer-<uid>/<pid>.sock)")

@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from types import MappingProxyType
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector, CollectorRegistry
@@ -23,7 +24,7 @@ from observer.runtime import Runtime
 from .probe import LoopProbe
 from .reading import Reading, read_in_steps, read_runtime
 
-_HELP = {
+_HELP = MappingProxyType({
     "observer_processes": "Live processes by kind.",
     "observer_restarts": "Restarts of each child by its supervisor (since that supervisor started).",
     "observer_restart_intensity_used": "Restarts in the supervisor's window / its max_restarts (1 = at the limit).",
@@ -35,7 +36,7 @@ _HELP = {
         "How late the runtime's event loop runs a callback; while it is blocked, for how long."
     ),
     "observer_stalls": "Times the runtime's event loop did not run for the stall threshold or longer.",
-}
+})
 
 
 @dataclass(frozen=True, slots=True)
