@@ -7,6 +7,7 @@ in the runtime waits on it. No textual imports here.
 
 from __future__ import annotations
 
+import traceback
 from collections import deque
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field, replace
@@ -22,6 +23,24 @@ Level = Literal["info", "warning", "error"]
 
 MISSING: Any = object()
 """What `Journal.exit_reason` returns for a pid whose exit it has not seen."""
+TRACEBACK_CAP = 8_000
+"""Characters kept of a crash's traceback text (its start and its innermost frames; the middle is cut)."""
+MAX_TRACEBACKS = 1_000
+"""Crash tracebacks remembered by pid (oldest forgotten first); the log's entries keep their own."""
+
+
+def traceback_text(error: BaseException, cap: int = TRACEBACK_CAP) -> str:
+    """A crash's traceback as text, capped: the frames are read now and not kept.
+
+    Args:
+        error: The exception a process exited with (its ``__traceback__`` still set).
+        cap: Characters kept: the first quarter and the last three quarters (the innermost frames).
+    """
+    text = "".join(traceback.format_exception(error)).rstrip("\n")
+    if len(text) <= cap:
+        return text
+    head, tail = cap // 4, cap - cap // 4
+    return f"{text[:head]}\n… [{len(text) - head - tail:,} characters left out] …\n{text[-tail:]}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +136,8 @@ class Cascade:
         repeats: How many cascades of the same kind in a row this entry stands for
             (a restart storm is one entry, not a thousand).
         children: How many different children died in those cascades (the entry shows the last one).
+        traceback: The traceback of the crash that began it, as capped text (None when the child did not
+            crash with an exception, e.g. it was killed).
     """
 
     supervisor: Pid
@@ -132,6 +153,7 @@ class Cascade:
     outcome: Outcome = "restarting"
     repeats: int = 1
     children: int = 1
+    traceback: str | None = None
 
     @property
     def seconds(self) -> float | None:
@@ -244,7 +266,7 @@ class Journal:
         restarts: Restarts seen since the journal started ("restarted" events).
     """
 
-    def __init__(self, *, describe: Describe | None = None, max_entries: int = 200,
+    def __init__(self, *, describe: Describe | None = None, max_entries: int = 1_000,
                  max_exit_reasons: int = 50_000) -> None:
         """Create an empty journal.
 
@@ -264,6 +286,7 @@ class Journal:
         # Invariant: holds exactly the cascades whose supervisor has begun a restart and not ended it.
         self._open: dict[Pid, _OpenCascade] = {}
         self._exit_reasons: dict[Pid, Any] = {}
+        self._tracebacks: dict[Pid, str] = {}  # crashes' tracebacks as text, the newest `MAX_TRACEBACKS`
         self._names: dict[Pid, str] = {}
         self._restarts_under: dict[Pid, int] = {}  # live supervisors only
         self._storm_children: set[str] = set()  # the children of the entry that merges a storm, while it is last
@@ -283,6 +306,10 @@ class Journal:
     def exit_reason(self, pid: Pid) -> Any:
         """Why `pid` exited, or `MISSING` if the journal has not seen it exit."""
         return self._exit_reasons.get(pid, MISSING)
+
+    def traceback(self, pid: Pid) -> str | None:
+        """The traceback `pid` crashed with, as capped text; None if it did not crash (or long ago)."""
+        return self._tracebacks.get(pid)
 
     def restarts_under(self, supervisor: Pid) -> int:
         """Restarts of `supervisor`'s children since the journal started (0 once it has exited)."""
@@ -310,6 +337,10 @@ class Journal:
 
     def drill(self, entry: DrillEntry) -> None:
         """Add a drill's step result or its verdict to the log."""
+        self._append(entry)
+
+    def add(self, entry: LogEntry) -> None:
+        """Add an entry made elsewhere (by the app: a note, a drill's step) to the log."""
         self._append(entry)
 
     def record(self, event: RuntimeEvent) -> None:
@@ -341,9 +372,15 @@ class Journal:
     def _exited(self, event: RuntimeEvent) -> None:
         pid = event.pid
         reasons = self._exit_reasons
-        reasons[pid] = detached(event.reason)
+        reason = event.reason
+        reasons[pid] = detached(reason)
         if len(reasons) > self._max_exit_reasons:
             del reasons[next(iter(reasons))]
+        if isinstance(reason, BaseException) and reason.__traceback__ is not None:
+            tracebacks = self._tracebacks
+            tracebacks[pid] = traceback_text(reason)
+            if len(tracebacks) > MAX_TRACEBACKS:
+                del tracebacks[next(iter(tracebacks))]
         self._restarts_under.pop(pid, None)
         self._names.pop(pid, None)
         if pid in self._open:  # a supervisor that exited mid-restart gave up
@@ -356,7 +393,7 @@ class Journal:
         if label is None:
             label = self._names.get(supervisor)
         cascade = Cascade(supervisor, label, strategy, event.name or repr(event.pid), event.pid,
-                          detached(event.reason), event.at)
+                          detached(event.reason), event.at, traceback=self._tracebacks.get(event.pid))
         self._open[supervisor] = _OpenCascade(cascade, self._append(cascade))
 
     def _step(self, event: RuntimeEvent, supervisor: Pid) -> None:

@@ -10,12 +10,12 @@ is identical (`is`) to what they drew last. No textual imports here.
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any
 
 from observer.journal import MISSING, Journal, LogEntry
-from observer.runtime import Child, DynamicSupervisor, Pid, Runtime, Supervisor
+from observer.runtime import Child, DynamicSupervisor, Pid, ProcessInfo, Runtime, Supervisor
 from observer.runtime.rate_limiter import Bucket, BucketTable, RateLimiter
 
 RATE_LIMITER_NAME = "rate_limiter"
@@ -26,6 +26,13 @@ TOP_BUCKETS = 12
 MAX_LINKS_SHOWN = 8
 FOLD_OVER = 64
 """Supervisors with more children than this are folded (children not listed) until opened."""
+TABLE_BUDGET = 1_000
+"""Processes whose counters a snapshot reads again per tick, at most (the busiest first, then round robin):
+at 10k processes every row is fresh every few ticks, and a tick stays cheap."""
+OUTSIDE_SLOT = "(outside the tree)"
+"""The slot of the group, last under the root, that holds the live processes no supervisor of the tree holds."""
+GROUP_KIND = "group"
+"""The kind of that group node (it is no process: its pid is None)."""
 _SUPERVISOR_KINDS = frozenset({"supervisor", "dynamic_supervisor"})
 """The kinds of process that supervise children (`NodeSnapshot.is_supervisor`; the hot path tests it inline)."""
 
@@ -41,7 +48,8 @@ class NodeSnapshot:
         child_id: The id its supervisor knows it by (None for the root).
         pid: The current pid; None when the child is not running or is restarting.
         kind: "supervisor", "dynamic_supervisor", "server" or "process"
-            ("supervisor"/"worker" spec type when it is not running).
+            ("supervisor"/"worker" spec type when it is not running), or "group" for the
+            "outside the tree" group (its pid is None; its children are processes).
         strategy: The restart strategy of a supervisor, else None.
         restart: "permanent", "transient" or "temporary" (None for the root).
         status: "running", "restarting", "stopped" (kept spec, not running) or
@@ -134,6 +142,33 @@ class HostStats:
 
 
 @dataclass(frozen=True, slots=True)
+class ProcessSample:
+    """One process as the process table last read it (a row of the process list, before rates).
+
+    Attributes:
+        pid: The process.
+        name: Its registered name, if any.
+        kind: "process", "server", "supervisor" or "dynamic_supervisor".
+        status: "waiting" (blocked in receive) or "running".
+        mailbox: Queued messages.
+        messages_in: Messages delivered to its mailbox since it started.
+        reductions: Callbacks or receive rounds it has handled.
+        restarts: How often its supervisor restarted it.
+        sampled_at: When these figures were read, on the runtime clock (rates divide by its differences).
+    """
+
+    pid: Pid
+    name: str | None
+    kind: str
+    status: str
+    mailbox: int
+    messages_in: int
+    reductions: int
+    restarts: int
+    sampled_at: float
+
+
+@dataclass(frozen=True, slots=True)
 class Snapshot:
     """The runtime at one instant, as the widgets draw it.
 
@@ -154,6 +189,8 @@ class Snapshot:
         host: Host figures, when sampled.
         loop_lag: How late the last tick ran, in seconds.
         affected: Processes a drill running live has touched (the app's record, drawn highlighted).
+        processes: Every live process, oldest first, when the table was asked for (else empty); a row
+            equal to the previous snapshot's is the previous row's object.
     """
 
     taken_at: float
@@ -172,6 +209,7 @@ class Snapshot:
     host: HostStats | None
     loop_lag: float
     affected: frozenset[Pid] = frozenset()
+    processes: tuple[ProcessSample, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,6 +268,15 @@ class SnapshotBuilder:
         self._previous_root_pid: Pid | None = None
         self._monitor_version = -1
         self._log_version = -1
+        self._tree: NodeSnapshot | None = None  # the latest tree without its "outside the tree" group
+        # The process table: the latest row of every live process, the pids oldest first, where the
+        # round robin of re-reads goes on, and the rows whose counters moved at their last read.
+        # Invariant: `_rows` has exactly the pids of `_order`, which are the live ones as of `_rows_generation`.
+        self._rows: dict[Pid, ProcessSample] = {}
+        self._order: list[Pid] = []
+        self._rows_generation = -1
+        self._next_row = 0
+        self._busy: set[Pid] = set()
 
     @property
     def previous(self) -> Snapshot | None:
@@ -244,6 +291,7 @@ class SnapshotBuilder:
         host: HostStats | None = None,
         loop_lag: float = 0.0,
         affected: frozenset[Pid] = frozenset(),
+        table: bool = False,
     ) -> Snapshot:
         """Take a snapshot of the tree under `root_pid` and the runtime's totals.
 
@@ -253,6 +301,8 @@ class SnapshotBuilder:
             host: Host figures sampled by the caller.
             loop_lag: How late this tick ran.
             affected: Processes a drill running live has touched, to draw highlighted.
+            table: Fill `Snapshot.processes` (the process list is shown); its counters are read again
+                for at most `TABLE_BUDGET` processes per snapshot.
 
         Returns:
             The snapshot; every part equal to the previous one's is the previous one's object.
@@ -268,8 +318,10 @@ class SnapshotBuilder:
         if same_graph and previous is not None:
             root, process_count = previous.root, previous.process_count
         else:
-            root = self._root(root_pid, None if previous is None else previous.root)
+            tree = self._root(root_pid, self._tree)
+            self._tree = tree
             process_count = len(rt.processes())
+            root = self._with_outside(tree, process_count, None if previous is None else previous.root)
         journal = self._journal
         now = rt.clock()
         root_alive = root_pid is not None and rt.is_alive(root_pid)
@@ -295,6 +347,7 @@ class SnapshotBuilder:
             host=host,
             loop_lag=loop_lag,
             affected=affected,
+            processes=self._table(previous, generation, now) if table else (),
         )
         self._previous = snapshot
         self._previous_root_pid = root_pid
@@ -308,33 +361,12 @@ class SnapshotBuilder:
             parent: Its parent node, if any.
             vanished: Whether it has left the tree.
         """
-        rt = self._rt
-        last_exit = MISSING if node.previous_pid is None else self._journal.exit_reason(node.previous_pid)
+        rt, journal = self._rt, self._journal
+        last_exit = MISSING if node.previous_pid is None else journal.exit_reason(node.previous_pid)
         info = None if node.pid is None else rt.process_info(node.pid)
-        parent_label = None if parent is None else f"{parent.label} {parent.pid!r}"
-        if info is None:
-            status = node.status
-            if node.pid is not None and not vanished:
-                status = "exited"
-            return ProcessDetail(node, False, status, 0, (), 0, 0, 0, False, parent_label, None,
-                                 self._journal.exit_reason(node.pid) if node.pid is not None else last_exit,
-                                 vanished)
-        links = tuple((pid, self._label_of(pid)) for pid in sorted(info.links)[:MAX_LINKS_SHOWN])
-        return ProcessDetail(
-            node=node,
-            alive=True,
-            status=info.status,
-            mailbox_size=info.mailbox_size,
-            links=links,
-            link_count=len(info.links),
-            monitors=len(info.monitors),
-            monitored_by=len(info.monitored_by),
-            trap_exits=info.trap_exits,
-            parent_label=parent_label,
-            uptime=max(0.0, rt.clock() - info.started_at),
-            last_exit=last_exit,
-            vanished=vanished,
-        )
+        exit_reason = journal.exit_reason(node.pid) if node.pid is not None else last_exit
+        return describe(node, parent, info, now=rt.clock(), last_exit=last_exit, exit_reason=exit_reason,
+                        vanished=vanished, label_of=self._label_of)
 
     # -- the tree ----------------------------------------------------------------------
 
@@ -503,6 +535,109 @@ class SnapshotBuilder:
             name = None if info is None else info.name
         return repr(pid) if name is None else f"{name} {pid!r}"
 
+    def _with_outside(self, tree: NodeSnapshot | None, process_count: int,
+                      previous: NodeSnapshot | None) -> NodeSnapshot | None:
+        """`tree` with a last child "outside the tree" holding the live processes it does not show.
+
+        Cheap when there are none: a count of the tree's processes (a folded supervisor counts its
+        children) equal to the runtime's says so without listing anyone.
+        """
+        if tree is None or tree.pid is None or tree.status != "running":
+            return tree
+        if _count(tree) >= process_count:
+            return tree
+        rt = self._rt
+        held: set[Pid] = set()
+        _collect(tree, held, rt)
+        outside = [pid for pid in rt.processes() if pid not in held]
+        if not outside:
+            return tree
+        old_group = previous.children[-1] if previous is not None and previous.children else None
+        if old_group is not None and old_group.kind != GROUP_KIND:
+            old_group = None
+        old = {} if old_group is None else {node.pid: node for node in old_group.children}
+        members = tuple(self._outsider(pid, old.get(pid)) for pid in outside)
+        group = NodeSnapshot(OUTSIDE_SLOT, "outside the tree", None, None, GROUP_KIND, None, None, "running", 0,
+                             None, None, members, len(members))
+        if old_group is not None and old_group.children == members:
+            group = old_group
+        return NodeSnapshot(tree.slot, tree.label, tree.child_id, tree.pid, tree.kind, tree.strategy, tree.restart,
+                            tree.status, tree.restarts, tree.name, tree.previous_pid, (*tree.children, group),
+                            tree.child_count, tree.folded, tree.child_restarts)
+
+    def _outsider(self, pid: Pid, previous: NodeSnapshot | None) -> NodeSnapshot:
+        """A live process no supervisor of the tree holds, labelled by its name and the process that spawned it."""
+        rt = self._rt
+        info = rt.process_info(pid)
+        name = None if info is None else info.name
+        parent = None if info is None else info.parent
+        label = name or repr(pid)
+        if parent is not None:
+            label += f" (spawned by {self._label_of(parent)})"
+        server = rt.server_of(pid)
+        kind = "process" if server is None else server.kind
+        node = NodeSnapshot(repr(pid), label, None, pid, kind, None, None, "running", 0, name)
+        return _reuse(node, previous)
+
+    # -- the process table -------------------------------------------------------------
+
+    def _table(self, previous: Snapshot | None, generation: int, now: float) -> tuple[ProcessSample, ...]:
+        """Every live process's row: new processes read now, then the busiest and a round robin of the rest."""
+        rt = self._rt
+        rows, order = self._rows, self._order
+        changed = False
+        if generation != self._rows_generation:
+            live = rt.processes()
+            if live != order:
+                alive = set(live)
+                for pid in [pid for pid in rows if pid not in alive]:
+                    del rows[pid]
+                    self._busy.discard(pid)
+                for pid in live:
+                    if pid not in rows:
+                        row = self._sample(pid, None, now)
+                        if row is not None:
+                            rows[pid] = row
+                order = self._order = [pid for pid in live if pid in rows]
+                changed = True
+            self._rows_generation = generation
+        budget = TABLE_BUDGET
+        reread: list[Pid] = [pid for pid in self._busy if pid in rows][:budget]
+        count = len(order)
+        if count:
+            start = self._next_row % count
+            wanted = min(count, max(0, budget - len(reread)))
+            reread.extend(order[(start + offset) % count] for offset in range(wanted))
+            self._next_row = (start + wanted) % count
+        busy: set[Pid] = set()
+        for pid in dict.fromkeys(reread):
+            old = rows.get(pid)
+            row = self._sample(pid, old, now)
+            if row is None or row is old:
+                continue
+            if old is not None and (row.messages_in != old.messages_in or row.reductions != old.reductions):
+                busy.add(pid)
+            rows[pid] = row
+            changed = True
+        self._busy = busy
+        if not changed and previous is not None and len(previous.processes) == len(order):
+            return previous.processes
+        return tuple(rows[pid] for pid in order)
+
+    def _sample(self, pid: Pid, old: ProcessSample | None, now: float) -> ProcessSample | None:
+        """`pid`'s row read now; `old` itself when its figures have not moved (None once it is dead)."""
+        info = self._rt.process_info(pid)
+        if info is None:
+            return None
+        if (
+            old is not None and old.messages_in == info.messages_in and old.reductions == info.reductions
+            and old.mailbox == info.mailbox_size and old.status == info.status and old.restarts == info.restarts
+            and old.name == info.name
+        ):
+            return old
+        return ProcessSample(pid, info.name, info.kind, info.status, info.mailbox_size, info.messages_in,
+                             info.reductions, info.restarts, now)
+
     # -- totals ------------------------------------------------------------------------
 
     def _monitors(self, previous: Snapshot | None) -> tuple[MonitorCount, ...]:
@@ -565,3 +700,74 @@ def _fullest_live_first(bucket: BucketView) -> tuple[bool, float, int, str, str]
 def _reuse(node: NodeSnapshot, previous: NodeSnapshot | None) -> NodeSnapshot:
     """`previous` when it equals `node` (so that widgets can skip it by identity), else `node`."""
     return previous if previous is not None and previous == node else node
+
+
+def describe(
+    node: NodeSnapshot,
+    parent: NodeSnapshot | None,
+    info: ProcessInfo | None,
+    *,
+    now: float,
+    last_exit: Any,
+    exit_reason: Any,
+    vanished: bool = False,
+    label_of: Callable[[Pid], str] = repr,
+) -> ProcessDetail:
+    """Describe one process for the process panel from its `ProcessInfo` (None when it is not alive).
+
+    Pure, so that a snapshot read in-process and an inspection read over the wire give the same panel.
+
+    Args:
+        node: The node, as of the latest snapshot.
+        parent: Its parent node, if any.
+        info: Its `ProcessInfo` read now (from `process_info` or an `Inspection`), None if it is not alive.
+        now: The runtime clock now (for its uptime).
+        last_exit: Why its previous incarnation exited (`MISSING` when unknown or never restarted).
+        exit_reason: Why its own pid exited, when it is not alive (`MISSING` when unknown).
+        vanished: Whether it has left the tree.
+        label_of: Names a linked process (``name <0.4.0>``).
+    """
+    parent_label = None if parent is None else f"{parent.label} {parent.pid!r}"
+    if info is None:
+        status = node.status
+        if node.pid is not None and not vanished:
+            status = "exited"
+        return ProcessDetail(node, False, status, 0, (), 0, 0, 0, False, parent_label, None, exit_reason, vanished)
+    links = tuple((pid, label_of(pid)) for pid in sorted(info.links)[:MAX_LINKS_SHOWN])
+    return ProcessDetail(
+        node=node,
+        alive=True,
+        status=info.status,
+        mailbox_size=info.mailbox_size,
+        links=links,
+        link_count=len(info.links),
+        monitors=len(info.monitors),
+        monitored_by=len(info.monitored_by),
+        trap_exits=info.trap_exits,
+        parent_label=parent_label,
+        uptime=max(0.0, now - info.started_at),
+        last_exit=last_exit,
+        vanished=vanished,
+    )
+
+
+def _count(node: NodeSnapshot) -> int:
+    """Processes a tree shows: its live nodes, and the children of folded supervisors (counted, not listed)."""
+    total = 0 if node.pid is None or node.status == "exited" else 1
+    if node.folded:
+        total += node.child_count
+    for child in node.children:
+        total += _count(child)
+    return total
+
+
+def _collect(node: NodeSnapshot, into: set[Pid], rt: Runtime) -> None:
+    """The pids a tree holds, the children of folded supervisors included (their links, but their parent's)."""
+    if node.pid is not None:
+        into.add(node.pid)
+        if node.folded:
+            info = rt.process_info(node.pid)
+            if info is not None:
+                into.update(info.links)
+    for child in node.children:
+        _collect(child, into, rt)

@@ -1,17 +1,23 @@
-"""StatusHeader: one line with processes, restarts, monitors, uptime and the refresh rate."""
+"""StatusHeader: one line with processes, restarts, monitors, uptime, the refresh rate and the source's state."""
 
 from __future__ import annotations
 
+from rich.style import Style
 from rich.text import Text
 from textual.reactive import var
 from textual.widgets import Static
 
 from observer.renderables.figures import header_line
 from observer.snapshot import Snapshot
+from observer.source.base import SourceState
+
+GONE = Style(bold=True, reverse=True, color="red")
+BLOCKED = Style(bold=True, reverse=True, color="yellow")
+WHERE = Style(color="bright_black")
 
 
 class StatusHeader(Static):
-    """The top line of the screen: the runtime's totals and the app's state (paused, read-only)."""
+    """The top line of a runtime's view: its totals and the app's state (paused, read-only, gone, blocked)."""
 
     DEFAULT_CSS = """
     StatusHeader {
@@ -31,6 +37,10 @@ class StatusHeader(Static):
     """Whether destructive keys are disabled."""
     title: var[str] = var("observer")
     """What is being observed."""
+    where: var[str | None] = var(None)
+    """Which runtime this is, when it is not the app's own (``attached: pid 4242``)."""
+    state: var[SourceState] = var(SourceState("connecting"))
+    """How its source is doing (gone, its loop blocked)."""
 
     _shown: Text | None = None  # the line last drawn: an equal one is not drawn again
 
@@ -46,9 +56,27 @@ class StatusHeader(Static):
     def watch_read_only(self) -> None:
         self._draw()
 
+    def watch_title(self) -> None:
+        self._draw()
+
+    def watch_where(self) -> None:
+        self._draw()
+
+    def watch_state(self) -> None:
+        self._draw()
+
     def _draw(self) -> None:
         line = header_line(self.snapshot, refresh_interval=self.refresh_interval, paused=self.paused,
                            read_only=self.read_only, title=self.title)
+        state = self.state
+        if state.phase == "gone":
+            line.append("  ")
+            line.append(f" GONE: {state.detail or 'the runtime went away'} ", GONE)
+        elif state.blocked > 0:
+            line.append("  ")
+            line.append(f" loop blocked {state.blocked:.1f} s ", BLOCKED)
+        if self.where is not None:
+            line.append(f"  {self.where}", WHERE)
         if line == self._shown:
             return
         self._shown = line

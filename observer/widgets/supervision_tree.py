@@ -4,18 +4,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rich.style import Style
 from rich.text import Text
 from textual.message import Message
 from textual.reactive import var
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
-from observer.renderables.labels import node_label
+from observer.renderables.labels import PID, node_label
 from observer.runtime import Pid
-from observer.snapshot import NodeSnapshot, Snapshot
+from observer.snapshot import GROUP_KIND, NodeSnapshot, Snapshot
 
 FLASH_SECONDS = 1.5
 """How long a restarted node stays highlighted, on the runtime clock."""
+GROUP = Style(color="cyan", bold=True)
 
 
 @dataclass(slots=True)
@@ -124,7 +126,7 @@ class SupervisionTree(Tree[NodeData]):
         if data is None or data.path != (root.slot,):
             self.root.data = NodeData((root.slot,), root)
             self._relabel(self.root)
-            self.root.allow_expand = root.is_supervisor
+            self.root.allow_expand = _expandable(root)
             if not self.root.is_expanded:
                 self.root.expand()
             self._sync_children(self.root, root, force=True)
@@ -186,8 +188,8 @@ class SupervisionTree(Tree[NodeData]):
             data.flash_until = self._now + FLASH_SECONDS
             self._flashing.add(tree_node)
         self._relabel(tree_node)
-        if snap.is_supervisor or tree_node.children:
-            tree_node.allow_expand = snap.is_supervisor
+        if _expandable(snap) or tree_node.children:
+            tree_node.allow_expand = _expandable(snap)
             self._sync_children(tree_node, snap, force)
 
     def _sync_children(self, tree_node: TreeNode[NodeData], snap: NodeSnapshot, force: bool) -> None:
@@ -264,10 +266,10 @@ class SupervisionTree(Tree[NodeData]):
         parent_data = parent.data
         path = (*(() if parent_data is None else parent_data.path), snap.slot)
         data = NodeData(path, snap)
-        label = node_label(snap, affected=snap.pid is not None and snap.pid in self._affected)
+        label = _label(snap, affected=snap.pid is not None and snap.pid in self._affected)
         data.width = label.cell_len
-        node = parent.add(label, data, before=before, expand=snap.is_supervisor and not snap.folded,
-                          allow_expand=snap.is_supervisor)
+        node = parent.add(label, data, before=before, expand=_expandable(snap) and not snap.folded,
+                          allow_expand=_expandable(snap))
         if snap.children:
             self._sync_children(node, snap, force=True)
 
@@ -306,8 +308,8 @@ class SupervisionTree(Tree[NodeData]):
         data = node.data
         assert data is not None
         pid = data.node.pid
-        label = node_label(data.node, flashing=data.flash_until > self._now, vanished=data.vanished,
-                           affected=pid is not None and pid in self._affected)
+        label = _label(data.node, flashing=data.flash_until > self._now, vanished=data.vanished,
+                       affected=pid is not None and pid in self._affected)
         data.width = label.cell_len
         node.set_label(label)
 
@@ -326,6 +328,20 @@ class SupervisionTree(Tree[NodeData]):
             self._flashing.discard(node)
             if node.data is not None and node.id in self._tree_nodes:
                 self._relabel(node)
+
+
+def _expandable(node: NodeSnapshot) -> bool:
+    """Whether a node has children to show: a supervisor, or the "outside the tree" group."""
+    return node.is_supervisor or node.kind == GROUP_KIND
+
+
+def _label(node: NodeSnapshot, *, flashing: bool = False, vanished: bool = False, affected: bool = False) -> Text:
+    """A process's label, or the "outside the tree" group's."""
+    if node.kind != GROUP_KIND:
+        return node_label(node, flashing=flashing, vanished=vanished, affected=affected)
+    count = len(node.children)
+    return Text.assemble(("◇ outside the tree", GROUP), (f" · {count:,} process{'es' if count != 1 else ''} no "
+                                                         "supervisor of this tree holds", PID))
 
 
 def _was_restarted(old: NodeSnapshot, new: NodeSnapshot) -> bool:

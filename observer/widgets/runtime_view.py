@@ -1,0 +1,112 @@
+"""RuntimeView: everything the app shows of one runtime — header, tree, panels, event log and host figures."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical, VerticalScroll
+
+from observer.widgets.buckets_panel import BucketsPanel
+from observer.widgets.event_log import EventLog
+from observer.widgets.filter_bar import FilterBar
+from observer.widgets.host_panel import HostPanel
+from observer.widgets.monitors_panel import MonitorsPanel
+from observer.widgets.process_panel import ProcessPanel
+from observer.widgets.status_header import StatusHeader
+from observer.widgets.supervision_tree import SupervisionTree
+
+
+class RuntimeView(Vertical):
+    """One runtime's view: the app keeps one per observed runtime and shows one at a time.
+
+    The app hands every widget in it the snapshots of that runtime's source; the view itself only
+    lays them out and gives the app typed access to them.
+    """
+
+    DEFAULT_CSS = """
+    RuntimeView {
+        height: 1fr;
+        & > .main {
+            height: 1fr;
+        }
+        & .left {
+            width: 3fr;
+        }
+        & SupervisionTree {
+            height: 1fr;
+            border: round $primary;
+            border-title-color: $text-primary;
+        }
+        & .right {
+            width: 2fr;
+            scrollbar-size-vertical: 1;
+        }
+        & > .bottom {
+            height: 13;
+        }
+        & EventLog {
+            width: 1fr;
+            height: 100%;
+        }
+        & HostPanel {
+            width: 28;
+            height: 100%;
+        }
+    }
+    """
+
+    def compose(self) -> ComposeResult:
+        yield StatusHeader()
+        with Horizontal(classes="main"):
+            with Vertical(classes="left"):
+                yield SupervisionTree()
+                yield FilterBar()
+            with VerticalScroll(classes="right"):
+                yield ProcessPanel()
+                yield MonitorsPanel()
+                yield BucketsPanel()
+        with Horizontal(classes="bottom"):
+            yield EventLog()
+            yield HostPanel()
+
+    def on_mount(self) -> None:
+        self.supervision_tree.border_title = "Supervision tree"
+
+    @property
+    def header(self) -> StatusHeader:
+        """The runtime's header line."""
+        return self.query_one(StatusHeader)
+
+    @property
+    def supervision_tree(self) -> SupervisionTree:
+        """The supervision tree."""
+        return self.query_one(SupervisionTree)
+
+    @property
+    def filter_bar(self) -> FilterBar:
+        """The filter input under the tree."""
+        return self.query_one(FilterBar)
+
+    @property
+    def process_panel(self) -> ProcessPanel:
+        """The selected process's panel."""
+        return self.query_one(ProcessPanel)
+
+    @property
+    def monitors_panel(self) -> MonitorsPanel:
+        """The monitors panel."""
+        return self.query_one(MonitorsPanel)
+
+    @property
+    def buckets_panel(self) -> BucketsPanel:
+        """The rate limiter's panel."""
+        return self.query_one(BucketsPanel)
+
+    @property
+    def event_log(self) -> EventLog:
+        """The event log."""
+        return self.query_one(EventLog)
+
+    @property
+    def host_panel(self) -> HostPanel:
+        """The host figures."""
+        return self.query_one(HostPanel)
