@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 INTERVAL = 0.05
-"""Seconds between beats (the watchdog of `observer.remote.serve` pings as often)."""
+"""Seconds between beats; a beat is one timer callback on the loop's own thread (no other thread wakes it)."""
 THRESHOLD = 0.25
 """Seconds a beat may be late before it counts as a stall (`serve`'s default `stall_threshold`)."""
 

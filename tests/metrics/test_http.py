@@ -27,6 +27,8 @@ from . import service
 from .helpers import GUARD, Samples, idle_spec, parse, value
 
 ROOT = Path(__file__).resolve().parents[2]
+QUIET = 30.0
+"""A stall threshold no healthy test reaches, so that `observer_stalls_total` is exactly 0."""
 STARTUP = 60.0
 """Seconds a service process may take to start and print its URL (imports on a busy machine)."""
 
@@ -72,7 +74,7 @@ def taken_port() -> Iterator[int]:
 async def test_serve_answers_scrapes_over_http_and_leaves_nothing_behind(rt: Runtime) -> None:
     registry = CollectorRegistry()
     await Supervisor.start_link(rt, [idle_spec("a"), idle_spec("b")], name="system")
-    async with serve(rt, ("127.0.0.1", 0), registry=registry) as endpoint:
+    async with serve(rt, ("127.0.0.1", 0), registry=registry, stall_threshold=QUIET) as endpoint:
         assert isinstance(endpoint, MetricsEndpoint)
         host, port = endpoint.address
         assert host == "127.0.0.1" and port > 0  # port 0 asked for any free one: this is the one
