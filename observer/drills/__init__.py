@@ -1,7 +1,8 @@
 """Kill-and-observe drills: scripted faults with checked expectations, headless or live in the app."""
 
 from .builtin import BUILTIN_DRILLS, Drill, find_drill
-from .context import DrillContext, DrillError, KillOutcome
+from .context import DrillContext, KillOutcome
+from .errors import DrillError
 from .report import DrillReport, Expectation, StepReport, to_junit
 from .runner import run_all, run_drill, run_headless
 

@@ -1,7 +1,8 @@
-"""DrillContext: what a drill does to a running system (kill by path, settle, record events) and checks."""
+"""DrillContext: what a drill does to a running system (kill, call, suspend, load, wait) and checks."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -21,15 +22,24 @@ from observer.runtime import (
     RuntimeEvent,
     Supervisor,
 )
+from observer.runtime.rate_limiter import RateLimiter
+from observer.runtime.signal_router import SignalRouter
 
+from . import http, probes, values, waits
+from .causes import CauseCatcher
+from .errors import DrillError
+from .load import ANY_REPLY, Load, LoadResult, LoadSpec, run_load
 from .report import DrillReport, Expectation, StepReport
 
 KILL_TIMEOUT = 10.0
 """Seconds a drill waits for a process it signalled to exit before failing the step (never a hang)."""
+WAIT_TIMEOUT = 5.0
+"""Seconds a wait (`wait_for_reply`, `wait_for_http`, `wait_root_exit`) gives its condition by default."""
+LOAD_GRACE = 1.0
+"""Seconds past a load's window plus its call timeout before waiting for its end fails."""
 
-
-class DrillError(ObserverError):
-    """A drill could not do what it meant to (e.g. a path that names no process)."""
+Dest = Pid | str
+"""A process a drill talks to: a pid, a registered name, or a path such as "app/cache"."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +52,28 @@ class KillOutcome:
     events: tuple[RuntimeEvent, ...]  # every observation event from the kill until settled
     seconds: float
     supervisor: Pid | None  # the killed process's supervisor (its parent) when it was killed
+    signalled_at: float = 0.0  # when the exit signal went out, on the runtime clock (as events are)
+
+    @property
+    def restart_seconds(self) -> float | None:
+        """Seconds from the exit signal until its supervisor had restarted it (its whole cascade), or None.
+
+        None when its supervisor did not start it again before the runtime settled
+        (a restart whose start failed, a temporary child, a supervisor that gave up).
+        """
+        began = next((e for e in self.events if e.kind == "restart_began" and e.pid is self.pid
+                      and e.other is self.supervisor), None)
+        if began is None:
+            return None
+        child = began.name
+        started = next((e for e in self.events if e.kind == "child_started" and e.other is self.supervisor
+                        and e.name == child), None)
+        if started is None:
+            return None
+        ended = next((e for e in self.events if e.kind == "restart_ended" and e.other is self.supervisor
+                      and e.name == child), None)
+        done = started.at if ended is None else max(ended.at, started.at)
+        return done - self.signalled_at
 
     def stopped(self, supervisor: Pid) -> list[str]:
         """Child ids `supervisor` stopped, in the order it stopped them."""
@@ -76,27 +108,83 @@ class DrillContext:
         self.root = root
         self.live = live  # running inside the app, next to the workload: global counts are not exact
         self._on_affected = on_affected
+        self.root_pid = rt.whereis(root)  # the root when the drill began, watched by `wait_root_exit`
+        self.current_step: StepReport | None = None  # the innermost open step (checks without one go to "checks")
+        self.failed_with: BaseException | None = None  # an error a step recorded and let through (the drill ends)
+        self.interrupted: StepReport | None = None  # the innermost step a cancellation (the deadline) went through
         self._events: list[RuntimeEvent] = []
         self._unsubscribe = rt.subscribe(self._events.append)
+        self._causes = CauseCatcher().install()
+        self._suspended: set[Pid] = set()  # servers this drill suspended and has not resumed
+        self._loads: list[Load] = []
 
     def close(self) -> None:
-        """Stop recording events."""
+        """Stop recording events and supervisor reports."""
         self._unsubscribe()
+        self._causes.uninstall()
+
+    async def cleanup(self) -> None:
+        """Leave the runtime as a drill found it: stop its loads, resume what it suspended (idempotent)."""
+        for load in self._loads:
+            if self.rt.is_alive(load.pid):
+                self.rt.exit(load.pid, "kill")  # its callers are linked to it and die with it
+        self._loads.clear()
+        for pid in list(self._suspended):
+            self._suspended.discard(pid)
+            if self.rt.is_alive(pid):
+                try:
+                    await self.rt.resume(pid)
+                except ObserverError:
+                    continue  # it died meanwhile or is stuck: nothing left to resume
 
     # -- steps and expectations --------------------------------------------------
 
     @asynccontextmanager
     async def step(self, name: str) -> AsyncIterator[StepReport]:
-        """A named step; named runtime errors inside it fail the step instead of the runner."""
+        """A named step; runtime errors, timeouts and failed asserts inside it fail the step, not the drill.
+
+        Any other exception is recorded as the step's error and goes on up (the drill ends).
+        The supervisors' start errors and give-ups during the step are kept as its `causes`.
+        """
         step = StepReport(name)
         self.report.steps.append(step)
+        outer, self.current_step = self.current_step, step
+        first_cause = len(self._causes.causes)
         started = time.perf_counter()
         try:
             yield step
-        except (ObserverError, TimeoutError) as error:
-            step.error = f"{type(error).__name__}: {error}"
+        except (ObserverError, TimeoutError, AssertionError) as error:
+            step.error = describe(error)
+        except Exception as error:
+            step.error = describe(error)
+            self.failed_with = error
+            raise
+        except asyncio.CancelledError:
+            if self.interrupted is None:
+                self.interrupted = step
+            raise
         finally:
             step.seconds = time.perf_counter() - started
+            step.causes.extend(_counted(self._causes.causes[first_cause:]))
+            self.current_step = outer
+
+    def check(self, description: str, passed: bool, expected: Any = True, actual: Any = None) -> bool:
+        """Record one expectation in the open step (a step named "checks" when none is open)."""
+        return self.expect(self._step_for_checks(), description, passed, expected,
+                           passed if actual is None else actual)
+
+    def check_equal(self, description: str, expected: Any, actual: Any) -> bool:
+        """Record in the open step that `actual` should equal `expected` (TOML shapes: see `values`)."""
+        return self.expect(self._step_for_checks(), description, values.equal(expected, actual), expected, actual)
+
+    def _step_for_checks(self) -> StepReport:
+        if self.current_step is not None:
+            return self.current_step
+        loose = next((step for step in self.report.steps if step.name == "checks"), None)
+        if loose is None:
+            loose = StepReport("checks")
+            self.report.steps.append(loose)
+        return loose
 
     def expect(self, step: StepReport, description: str, passed: bool, expected: Any, actual: Any) -> bool:
         """Record one expectation; returns whether it held."""
@@ -149,6 +237,24 @@ class DrillContext:
         """The pid at each path."""
         return {path: await self.resolve(path) for path in paths}
 
+    async def target(self, dest: Dest) -> Dest:
+        """What the runtime's calls take for `dest`: a path ("a/b") is resolved now, a pid or a name stays."""
+        if isinstance(dest, str) and "/" in dest:
+            return await self.resolve(dest)
+        return dest
+
+    async def pid_of(self, dest: Dest) -> Pid:
+        """The live pid `dest` names now.
+
+        Raises:
+            DrillError: nothing is registered under that name (or at that path).
+        """
+        found = await self.target(dest)
+        pid = self.rt.whereis(found) if isinstance(found, str) else found
+        if pid is None or not self.rt.is_alive(pid):
+            raise DrillError(f"{dest!r}: no live process has that name")
+        return pid
+
     def supervisors_above(self, pid: Pid) -> list[Pid]:
         """The live supervisors from `pid`'s parent up to its root."""
         chain = []
@@ -174,6 +280,7 @@ class DrillContext:
         first_event = len(self._events)
         started = time.perf_counter()
         ref = self.me.monitor(pid)
+        signalled_at = self.rt.clock()
         self.rt.exit(pid, reason)
         try:
             down = await self.me.receive(lambda m: type(m) is Down and m.ref is ref, timeout=KILL_TIMEOUT)
@@ -183,10 +290,170 @@ class DrillContext:
         await self.settle(chain)
         outcome = KillOutcome(
             path, pid, down.reason, tuple(self._events[first_event:]), time.perf_counter() - started,
-            chain[0] if chain else None,
+            chain[0] if chain else None, signalled_at,
         )
         self.highlight([e.pid for e in outcome.events if e.kind == "child_started"])
         return outcome
+
+    def monitor_count(self) -> int:
+        """Monitors in the whole runtime now."""
+        return self.rt.monitor_count()
+
+    def root_alive(self) -> bool:
+        """Whether the root the drill began with is still alive."""
+        return self.root_pid is not None and self.rt.is_alive(self.root_pid)
+
+    # -- the default system's services ---------------------------------------------------
+
+    async def flood(self, limiter: str, key: str, checks: int) -> int:
+        """Make `checks` rate-limit checks of `key` at the `rate_limiter`; returns how many were allowed."""
+        allowed = 0
+        for _ in range(checks):
+            decision = await RateLimiter.check(self.rt, "rate_limiter", limiter, key)
+            allowed += decision.allowed
+        return allowed
+
+    async def churn(self, pattern: str, subscribers: int) -> int:
+        """Start `subscribers` processes subscribed to `pattern` at the `signal_router`, kill them all, and
+        wait until the router has handled their exits; returns how many there were."""
+        pids = await self.start_probes(probes.subscriber, [(pattern,)] * subscribers)
+        await self.kill_all(pids)
+        await SignalRouter.subscriptions(self.rt, "signal_router")  # answered after its Downs
+        return len(pids)
+
+    # -- talking to servers --------------------------------------------------------------
+
+    async def call(self, dest: Dest, request: Any, *, timeout: float = 5.0) -> Any:
+        """`rt.call(dest, request)`; `dest` may be a path.
+
+        Raises:
+            NoProc, CallTimeout, CallExit: as `Runtime.call` does (a step records them as its error).
+        """
+        return await self.rt.call(await self.target(dest), request, timeout=timeout)
+
+    async def get_state(self, dest: Dest, *, timeout: float = 5.0) -> Any:
+        """A server's state (`format_status()`, a dict of its public attributes by default)."""
+        return await self.rt.get_state(await self.target(dest), timeout=timeout)
+
+    async def suspend(self, dest: Dest) -> Pid:
+        """Suspend a server (a hung dependency: calls to it queue and time out); returns its pid.
+
+        The drill resumes it when it ends, if `resume` did not.
+        """
+        pid = await self.pid_of(dest)
+        await self.rt.suspend(pid)
+        self._suspended.add(pid)
+        self.highlight([pid])
+        return pid
+
+    async def resume(self, dest: Dest) -> Pid:
+        """Resume a server `suspend` hung; returns its pid."""
+        pid = await self.pid_of(dest)
+        await self.rt.resume(pid)
+        self._suspended.discard(pid)
+        return pid
+
+    # -- waiting for conditions (each with a deadline, each failure naming what it last saw) ------------
+
+    async def wait_for_reply(
+        self, dest: Dest, request: Any, reply: Any = ANY_REPLY, *, timeout: float = WAIT_TIMEOUT
+    ) -> Any:
+        """Call `dest` until it answers (with `reply`, in TOML shapes, when one is given); returns the reply.
+
+        Raises:
+            DrillError: no such reply within `timeout`; the message says what the last try got.
+        """
+
+        async def attempt(remaining: float) -> tuple[bool, Any, str]:
+            got = await self.rt.call(await self.target(dest), request, timeout=remaining)
+            return reply is ANY_REPLY or values.equal(reply, got), got, f"the reply {got!r}"
+
+        wanted = "a reply" if reply is ANY_REPLY else f"the reply {reply!r}"
+        return await waits.until(attempt, timeout, f"wait_for call {dest!r} {request!r}: no {wanted}")
+
+    async def wait_for_http(self, url: str, status: int = 200, *, timeout: float = WAIT_TIMEOUT) -> int:
+        """GET `url` (loopback only) until it answers `status`; returns it.
+
+        Raises:
+            DrillError: not a loopback http:// URL, or no such status within `timeout` (the message
+                says what the last try got: a status, a refused connection, ...).
+        """
+        try:
+            where = http.loopback_url(url)
+        except http.NotLoopback as error:
+            raise DrillError(str(error)) from None
+
+        async def attempt(remaining: float) -> tuple[bool, Any, str]:
+            async with asyncio.timeout(remaining):
+                got = await http.get_status(where)
+            return got == status, got, f"status {got}"
+
+        got: int = await waits.until(attempt, timeout, f"wait_for {url}: no status {status}")
+        return got
+
+    async def wait_root_exit(self, *, timeout: float = WAIT_TIMEOUT) -> Any:
+        """Wait until the drill's root process has exited; returns its exit reason.
+
+        Raises:
+            DrillError: it still runs after `timeout`.
+        """
+        pid = self.root_pid
+        if pid is None:
+            raise DrillError(f"no root process {self.root!r} to watch")
+        ref = self.me.monitor(pid)
+        try:
+            down = await self.me.receive(lambda m: type(m) is Down and m.ref is ref, timeout=timeout)
+        except TimeoutError:
+            self.me.demonitor(ref, flush=True)
+            raise DrillError(f"the root {self.root!r} ({pid!r}) still runs {timeout * 1000:g} ms later") from None
+        if down.reason == "noproc":  # it had exited already: its real reason is in the events
+            await asyncio.sleep(0)  # events reach subscribers via the loop: let those already queued arrive
+            exited = next((e for e in reversed(self._events) if e.kind == "exited" and e.pid is pid), None)
+            if exited is not None:
+                return exited.reason
+        return down.reason
+
+    async def pause(self, seconds: float) -> None:
+        """Wait `seconds` (a load window: the one sleep a drill may ask for, and it says so)."""
+        await asyncio.sleep(seconds)
+
+    # -- load ---------------------------------------------------------------------------
+
+    def start_load(
+        self, dest: Dest, request: Any, *, rate: float, seconds: float, timeout: float = 1.0,
+        reply: Any = ANY_REPLY,
+    ) -> Load:
+        """Start calling `dest` `rate` times a second for `seconds` in the background; returns the load.
+
+        `await ctx.wait_load(load)` waits for its end. The drill stops loads still running when it ends.
+        """
+        spec = LoadSpec(dest, request, float(rate), float(seconds), float(timeout), reply)
+        result = LoadResult(spec)
+        pid = self.rt.spawn(run_load, spec, result, self.target, trap_exits=True)
+        load = Load(pid, result)
+        self._loads.append(load)
+        return load
+
+    @property
+    def last_load(self) -> Load | None:
+        """The load started last, if any."""
+        return self._loads[-1] if self._loads else None
+
+    async def wait_load(self, load: Load) -> LoadResult:
+        """Wait until `load` has sent its last call and every call has ended; returns its result.
+
+        Raises:
+            DrillError: it did not end within its window, its call timeout and `LOAD_GRACE`.
+        """
+        spec = load.result.spec
+        budget = spec.seconds + spec.timeout + LOAD_GRACE
+        if self.rt.is_alive(load.pid):
+            try:
+                await self.wait_down([load.pid], timeout=budget)
+            except TimeoutError:
+                raise DrillError(f"the load on {spec.dest!r} did not end within {budget:g} s: "
+                                 f"{load.result.summary()}") from None
+        return load.result
 
     async def settle(self, supervisors: Sequence[Pid]) -> None:
         """Wait until each supervisor (innermost first) has handled every exit queued before now.
@@ -234,14 +501,36 @@ class DrillContext:
             self.rt.exit(pid, "kill")
         await self.wait_down(pids)
 
-    async def wait_down(self, pids: Sequence[Pid]) -> dict[Pid, Any]:
-        """Monitor each pid and wait for all their `Down`s; returns pid -> exit reason."""
+    async def wait_down(self, pids: Sequence[Pid], *, timeout: float | None = None) -> dict[Pid, Any]:
+        """Monitor each pid and wait for all their `Down`s; returns pid -> exit reason.
+
+        Raises:
+            TimeoutError: they were not all gone within `timeout` seconds (the monitors are released).
+        """
         refs = {self.me.monitor(pid): pid for pid in pids}
         reasons: dict[Pid, Any] = {}
-        while refs:
-            down = await self.me.receive(lambda m: type(m) is Down and m.ref in refs)
-            reasons[refs.pop(down.ref)] = down.reason
+        try:
+            async with asyncio.timeout(timeout):
+                while refs:
+                    down = await self.me.receive(lambda m: type(m) is Down and m.ref in refs)
+                    reasons[refs.pop(down.ref)] = down.reason
+        finally:
+            for ref in refs:
+                self.me.demonitor(ref, flush=True)
         return reasons
+
+
+def describe(error: BaseException) -> str:
+    """An error as a step shows it: `Type: message`."""
+    return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+
+
+def _counted(lines: Sequence[str]) -> list[str]:
+    """`lines` without repeats, each repeated one marked with its count (a restart retried 3 times: x3)."""
+    counts: dict[str, int] = {}
+    for line in lines:
+        counts[line] = counts.get(line, 0) + 1
+    return [line if count == 1 else f"{line} (x{count})" for line, count in counts.items()]
 
 
 def _show(value: Any) -> str:

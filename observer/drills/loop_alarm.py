@@ -31,6 +31,10 @@ class LoopBlocked(BaseException):
     """
 
 
+class DrillBlocked(LoopBlocked):
+    """The loop was held past a drill's deadline while the drill ran (not while its tree started)."""
+
+
 class LoopAlarm:
     """`with LoopAlarm(seconds):` raises `LoopBlocked` into the main thread if the block lasts past `seconds`.
 
@@ -40,13 +44,15 @@ class LoopAlarm:
     runs unguarded. On leaving, the timer is stopped and the previous handler restored.
     """
 
-    def __init__(self, seconds: float) -> None:
+    def __init__(self, seconds: float, error: type[LoopBlocked] = LoopBlocked) -> None:
         """Prepare an alarm `seconds` after entering.
 
         Args:
             seconds: How long the block may run before the alarm fires (then again every `REPEAT` seconds).
+            error: What the alarm raises (`LoopBlocked` or a subclass that says which phase was held).
         """
         self.seconds = seconds
+        self.error = error
         self.armed = False
         self.fired = False  # the alarm went off at least once: something held the loop past the deadline
         self._previous: Callable[[int, FrameType | None], Any] | int | None = signal.SIG_DFL
@@ -74,5 +80,5 @@ class LoopAlarm:
         self.fired = True
         if frame is not None and frame.f_globals.get("__name__") == "selectors":  # the loop waits for I/O
             signal.setitimer(signal.ITIMER_REAL, 0)  # once: the loop itself is to stop now
-            raise LoopBlocked(f"the block outlived its {self.seconds:g} s with the event loop idle")
-        raise LoopBlocked(f"the event loop was held for over {self.seconds:g} s")
+            raise self.error(f"the block outlived its {self.seconds:g} s with the event loop idle")
+        raise self.error(f"the event loop was held for over {self.seconds:g} s")

@@ -34,6 +34,7 @@ class StepReport:
     happened: list[str] = field(default_factory=list)
     expectations: list[Expectation] = field(default_factory=list)
     error: str | None = None  # the step itself failed (an exception), not just an expectation
+    causes: list[str] = field(default_factory=list)  # supervisors' start errors and give-ups during the step
 
     @property
     def passed(self) -> bool:
@@ -47,6 +48,7 @@ class StepReport:
             "happened": list(self.happened),
             "expectations": [expectation.to_json() for expectation in self.expectations],
             "error": self.error,
+            "causes": list(self.causes),
         }
 
 
@@ -64,7 +66,7 @@ class DrillReport:
         return bool(self.steps) and all(step.passed for step in self.steps)
 
     def failures(self) -> list[str]:
-        """One line per broken expectation or failed step."""
+        """One line per broken expectation or failed step, then one per cause a failed step found."""
         lines = []
         for step in self.steps:
             if step.error is not None:
@@ -75,6 +77,8 @@ class DrillReport:
                         f"{step.name}: {expectation.description} "
                         f"(expected {expectation.expected}, got {expectation.actual})"
                     )
+            if not step.passed:
+                lines.extend(f"{step.name}: cause: {cause}" for cause in step.causes)
         return lines
 
     def to_json(self) -> dict[str, Any]:
@@ -102,6 +106,8 @@ class DrillReport:
                                  f"got {expectation.actual}")
             if step.error is not None:
                 lines.append(f"      ✗ {step.error}")
+            for cause in step.causes:
+                lines.append(f"      cause: {cause}")
         return "\n".join(lines)
 
 

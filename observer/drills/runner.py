@@ -4,24 +4,31 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import sysconfig
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from observer.runtime import Pid, Runtime
 from observer.targets import Factory
 
 from .builtin import Drill
-from .context import DrillContext
-from .loop_alarm import LoopAlarm, LoopBlocked
+from .context import DrillContext, describe
+from .loop_alarm import DrillBlocked, LoopAlarm, LoopBlocked
 from .report import DrillReport, StepReport
 
 logger = logging.getLogger("observer.drills")
 
 START_TIMEOUT = 10.0
 """Seconds a headless drill gives the tree's factory to return its root."""
+DRILL_TIMEOUT = 120.0
+"""Seconds a headless drill may run (its steps, waits and loads) before it fails at the step it was in."""
 ALARM_GRACE = 1.0
-"""Seconds past the start timeout before the loop alarm fires: the timeout had its chance and the loop is held."""
+"""Seconds past a timeout before the loop alarm fires: the timeout had its chance and the loop is held."""
+_NOT_USER_CODE = (str(Path(__file__).resolve().parents[1]), sysconfig.get_paths()["stdlib"])
+"""Where the frames of an error are not the user's: observer itself and the standard library."""
 
 
 async def default_system(rt: Runtime) -> Pid:
@@ -38,22 +45,91 @@ async def run_drill(
     root: str = "system",
     live: bool = False,
     on_affected: Callable[[Sequence[Pid]], None] | None = None,
+    timeout: float | None = None,
+    catch: bool = False,
 ) -> DrillReport:
-    """Run `drill` against the system already running in `rt` (registered as `root`)."""
+    """Run `drill` against the system already running in `rt` (registered as `root`).
+
+    Args:
+        drill: The drill.
+        rt: The runtime its system runs in.
+        root: The root's registered name (paths start with it).
+        live: It runs inside the app, next to the workload.
+        on_affected: Told which processes each step touches.
+        timeout: Seconds the drill may run; past them it stops and fails at the step it was in.
+        catch: An exception the drill's own code raises is a failed drill (one line; its traceback
+            goes to the `observer.drills` log) instead of going on up.
+
+    Returns:
+        The report; loads the drill started are stopped and servers it suspended are resumed.
+    """
     report = DrillReport(drill.name, drill.description)
     started = time.perf_counter()
     async with rt.attached(trap_exits=True) as me:
         ctx = DrillContext(rt, me, report, root=root, live=live, on_affected=on_affected)
+        deadline = asyncio.timeout(timeout)
         try:
-            await drill.run(ctx)
+            async with deadline:
+                await drill.run(ctx)
+        except TimeoutError:
+            if not deadline.expired():
+                if not catch:
+                    raise
+                _raised(ctx, TimeoutError("a wait outside any step ran out"))
+            else:
+                _past_deadline(ctx, timeout)
+        except Exception as error:
+            if not catch:
+                raise
+            _raised(ctx, error)
         finally:
             ctx.close()
+            await ctx.cleanup()
     report.seconds = time.perf_counter() - started
     return report
 
 
+def _past_deadline(ctx: DrillContext, timeout: float | None) -> None:
+    """The drill ran out of time: the step it was in fails saying so (or a step of its own does)."""
+    message = f"the drill did not finish within {timeout:g} s (its --timeout)"
+    if ctx.interrupted is not None:
+        ctx.interrupted.error = message
+    else:
+        ctx.report.steps.append(StepReport("deadline", error=message))
+
+
+def _raised(ctx: DrillContext, error: BaseException) -> None:
+    """The drill's code raised `error`: a failed drill, in one line naming where (the traceback goes to the log)."""
+    logger.error("drill %r raised", ctx.report.name, exc_info=error)
+    where = _user_frame(error)
+    if ctx.failed_with is error:  # a step recorded it already
+        for step in reversed(ctx.report.steps):
+            if step.error is not None:
+                step.error += where
+                break
+        return
+    ctx.report.steps.append(StepReport("the drill raised", error=describe(error) + where))
+
+
+def _user_frame(error: BaseException) -> str:
+    """` (at file.py:12 in fn)` for the innermost frame of `error` in the user's code, or ""."""
+    found = ""
+    tb = error.__traceback__
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        path = os.path.abspath(code.co_filename)
+        if not path.startswith(_NOT_USER_CODE):
+            found = f" (at {os.path.basename(path)}:{tb.tb_lineno} in {code.co_name})"
+        tb = tb.tb_next
+    return found
+
+
 async def run_headless(
-    drill: Drill, factory: Factory | None = None, *, start_timeout: float = START_TIMEOUT
+    drill: Drill,
+    factory: Factory | None = None,
+    *,
+    start_timeout: float = START_TIMEOUT,
+    timeout: float = DRILL_TIMEOUT,
 ) -> DrillReport:
     """Run `drill` in a fresh runtime on a fresh system from `factory` (the default system if None).
 
@@ -63,9 +139,12 @@ async def run_headless(
         start_timeout: Seconds the factory has to return the root; past them the drill fails
             without running. In the main thread this holds even when the factory blocks the
             event loop (a `LoopAlarm` interrupts it).
+        timeout: Seconds the drill may run once the tree is up (a `LoopAlarm` guards it too:
+            code that holds the loop past it raises `DrillBlocked`).
 
     Returns:
-        The drill's report; a tree that did not start is one failed step, "start the tree".
+        The drill's report; a tree that did not start is one failed step, "start the tree";
+        a drill whose code raised is a failed step saying what and where.
     """
     async with Runtime() as rt:
         root = await _start_tree(rt, factory or default_system, start_timeout)
@@ -78,7 +157,8 @@ async def run_headless(
         if name is None:
             name = "root"
             rt.register(name, root)
-        return await run_drill(drill, rt, root=name)
+        with LoopAlarm(timeout + ALARM_GRACE, DrillBlocked):
+            return await run_drill(drill, rt, root=name, timeout=timeout, catch=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,7 +197,11 @@ def _not_started(drill: Drill, error: str) -> DrillReport:
 
 
 async def run_all(
-    drills: Sequence[Drill], factory: Factory | None = None, *, start_timeout: float = START_TIMEOUT
+    drills: Sequence[Drill],
+    factory: Factory | None = None,
+    *,
+    start_timeout: float = START_TIMEOUT,
+    timeout: float = DRILL_TIMEOUT,
 ) -> list[DrillReport]:
-    """Run each drill headless, one after the other (`run_headless` says what `start_timeout` is)."""
-    return [await run_headless(drill, factory, start_timeout=start_timeout) for drill in drills]
+    """Run each drill headless, one after the other (`run_headless` says what the timeouts are)."""
+    return [await run_headless(drill, factory, start_timeout=start_timeout, timeout=timeout) for drill in drills]

@@ -15,6 +15,7 @@ name = "kill the signal router"
 kill = "system/services/signal_router"    # a path: root name, then child ids
 reason = "kill"                           # optional exit reason (default "kill")
 expect_exit_reason = "killed"             # optional: the killed process's exit reason
+within_ms = 1000                          # its supervisor restarted it within 1 s of the signal
 expect_restarted = ["system/services/signal_router"]
 expect_unchanged = ["system/services/rate_limiter", "system/state_supervisor"]
 expect_stopped = []                       # child ids its supervisor stopped, in order
@@ -24,11 +25,21 @@ expect_started = ["signal_router"]        # child ids its supervisor started, in
 name = "flood the limiter"
 flood = { limiter = "agent_actions", key = "drill", checks = 20 }
 expect_allowed = 4
+
+[[step]]
+name = "an agent answers"
+call = { dest = "agent_1", request = ["state"], expect_reply = {}, timeout_ms = 1000 }  # ("state",) in Python
+expect_state = { dest = "agent_1", subset = { agent_id = "agent_1" } }   # a subset of rt.get_state's dict
 ```
 
-A step has at most one action (`kill`, `flood` or `churn`) and any expectations.
-Sizes are bounded: a flood makes at most 100,000 checks, a churn at most 10,000
-subscribers.
+A step has at most one action (`kill`, `flood`, `churn`, `call`, `suspend`,
+`resume`) and any of: a background `load`, `pause_ms`, a `wait_for`, `repeat`
+and expectations. In a step they happen in this order: the load starts, the
+action, the pause, the wait, then the expectations (`expect_errors_at_most`
+waits for the load to end, `expect_root_exit` for the root to exit).
+`repeat = N` runs the step N times (reported as "name (2/N)"), stopping at the
+first round that fails. Every number is bounded (`_LIMITS`), and a request or a
+reply is any TOML value (`values` says how replies are compared).
 `expect_monitor_baseline` needs a system at rest: right after killing the signal
 router or the agent registry, the agents rejoin the new one on a short timer, so
 put such a step before the kills (as examples/router-restarts-alone.toml does).
@@ -36,6 +47,7 @@ put such a step before the kills (as examples/router-restarts-alone.toml does).
 
 from __future__ import annotations
 
+import math
 import os
 import reprlib
 import tomllib
@@ -44,20 +56,62 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from observer.runtime import ObserverError, Pid
-from observer.runtime.rate_limiter import RateLimiter
-from observer.runtime.signal_router import SignalRouter
+from observer.runtime import ObserverError
 
-from . import probes
 from .builtin import Drill
 from .context import DrillContext
+from .http import NotLoopback, loopback_url
+from .load import MAX_CALLS, MAX_RATE
 
-_STEP_FIELDS: Mapping[str, type] = MappingProxyType({
+ANY_VALUE = object
+"""The type of a request or a reply: any TOML value."""
+
+_LIMITS: Mapping[str, int] = MappingProxyType({
+    "checks": 100_000,  # rate-limit checks in one flood: each is a call to the limiter (~10 s at most)
+    "subscribers": 10_000,  # processes in one churn: the size of tree the app is built to show
+    "timeout_ms": 600_000,  # any wait: ten minutes
+    "within_ms": 600_000,
+    "pause_ms": 600_000,
+    "during_ms": 600_000,
+    "repeat": 1_000,
+    "rate": MAX_RATE,
+    "expect_errors_at_most": MAX_CALLS,
+    "status": 599,
+})
+"""Upper bounds of a drill's sizes, so that a typo cannot grow the runtime or the run without end."""
+
+_ACTIONS = ("kill", "flood", "churn", "call", "suspend", "resume")
+
+_TABLES: Mapping[str, Mapping[str, tuple[type | tuple[type, ...], bool]]] = MappingProxyType({
+    # table field -> {its field: (type, required)}
+    "flood": MappingProxyType({"limiter": (str, True), "key": (str, True), "checks": (int, True)}),
+    "churn": MappingProxyType({"pattern": (str, True), "subscribers": (int, True)}),
+    "call": MappingProxyType({"dest": (str, True), "request": (ANY_VALUE, True), "expect_reply": (ANY_VALUE, False),
+                              "timeout_ms": (int, False)}),
+    "load": MappingProxyType({"call": (str, True), "request": (ANY_VALUE, True), "rate": ((int, float), True),
+                              "during_ms": (int, True), "timeout_ms": (int, False), "reply": (ANY_VALUE, False)}),
+    "expect_state": MappingProxyType({"dest": (str, True), "subset": (dict, True), "timeout_ms": (int, False)}),
+    "wait_for call": MappingProxyType({"call": (str, True), "request": (ANY_VALUE, True),
+                                       "reply": (ANY_VALUE, False), "timeout_ms": (int, False)}),
+    "wait_for http": MappingProxyType({"http": (str, True), "status": (int, False), "timeout_ms": (int, False)}),
+})
+"""The fields of each table-valued step field (`wait_for` has two forms)."""
+
+_STEP_FIELDS: Mapping[str, type | tuple[type, ...]] = MappingProxyType({
     "name": str,
     "kill": str,
     "reason": str,
     "flood": dict,
     "churn": dict,
+    "call": dict,
+    "suspend": str,
+    "resume": str,
+    "load": dict,
+    "pause_ms": int,
+    "wait_for": dict,
+    "repeat": int,
+    "timeout_ms": int,
+    "within_ms": int,
     "expect_exit_reason": str,
     "expect_restarted": list,
     "expect_unchanged": list,
@@ -65,13 +119,16 @@ _STEP_FIELDS: Mapping[str, type] = MappingProxyType({
     "expect_started": list,
     "expect_allowed": int,
     "expect_monitor_baseline": bool,
+    "expect_state": dict,
+    "expect_errors_at_most": int,
+    "expect_root_exit": (bool, str),
 })
-_ACTIONS = ("kill", "flood", "churn")
-_LIMITS: Mapping[str, int] = MappingProxyType({
-    "checks": 100_000,  # rate-limit checks in one flood: each is a call to the limiter (~10 s at most)
-    "subscribers": 10_000,  # processes in one churn: the size of tree the app is built to show
-})
-"""Upper bounds of a drill's sizes, so that a typo cannot grow the runtime until it runs out of memory."""
+_NEEDS: tuple[tuple[str, str], ...] = (
+    ("reason", "kill"), ("expect_exit_reason", "kill"), ("within_ms", "kill"), ("expect_allowed", "flood"),
+)
+"""(field, the action it needs in the same step)."""
+_AT_LEAST_ZERO = frozenset({"expect_errors_at_most", "expect_allowed"})
+"""Integer fields that may be 0 (every other count or duration must be > 0)."""
 
 
 class DrillFileError(ObserverError):
@@ -84,6 +141,11 @@ class StepSpec:
 
     name: str
     fields: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def repeat(self) -> int:
+        """How many times the step runs."""
+        return int(self.fields.get("repeat", 1))
 
 
 def load_drill_file(path: str | os.PathLike[str]) -> Drill:
@@ -130,56 +192,128 @@ def parse_drill(document: dict[str, Any], where: str = "<drill>") -> Drill:
     raw_steps = document.get("step")
     if not isinstance(raw_steps, list) or not raw_steps:
         raise DrillFileError(f"{where}: a drill needs at least one [[step]]")
-    steps = [_parse_step(raw, f"{where}: step {index}") for index, raw in enumerate(raw_steps, start=1)]
+    steps: list[StepSpec] = []
+    for index, raw in enumerate(raw_steps, start=1):
+        steps.append(_parse_step(raw, f"{where}: step {index}", loaded=any("load" in s.fields for s in steps)))
 
     async def run(ctx: DrillContext) -> None:
+        from .steps import run_step  # the runner of steps needs the context's whole API; parsing does not
+
         for step in steps:
-            await _run_step(ctx, step)
+            await run_step(ctx, step)
 
     return Drill(name, description, run)
 
 
-def _parse_step(raw: Any, where: str) -> StepSpec:
+def _parse_step(raw: Any, where: str, *, loaded: bool) -> StepSpec:
     if not isinstance(raw, dict):
         raise DrillFileError(f"{where}: a step must be a table, got {_show(raw)}")
-    types = _STEP_FIELDS
     for key, value in raw.items():
-        expected = types.get(key)
+        expected = _STEP_FIELDS.get(key)
         if expected is None:
-            raise DrillFileError(f"{where}: unknown field {_show(key)} (known: {', '.join(types)})")
-        if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
-            raise DrillFileError(f"{where}: {key} must be a {expected.__name__}, got {_show(value)}")
+            raise DrillFileError(f"{where}: unknown field {_show(key)} (known: {', '.join(_STEP_FIELDS)})")
+        _check_type(key, value, expected, where)
         if isinstance(value, list) and not all(isinstance(item, str) for item in value):
             raise DrillFileError(f"{where}: {key} must be a list of strings, got {_show(value)}")
+        if isinstance(value, str) and key in ("kill", "suspend", "resume") and not value.strip():
+            raise DrillFileError(f"{where}: {key} must name a process, got {_show(value)}")
+        if isinstance(value, int) and not isinstance(value, bool):
+            _check_bounds(key, value, where)
     actions = [action for action in _ACTIONS if action in raw]
     if len(actions) > 1:
         raise DrillFileError(f"{where}: a step has at most one action, got {', '.join(actions)}")
-    if "flood" in raw:
-        _check_table(raw["flood"], {"limiter": str, "key": str, "checks": int}, f"{where}: flood")
-    if "churn" in raw:
-        _check_table(raw["churn"], {"pattern": str, "subscribers": int}, f"{where}: churn")
-    for needs, action in (("reason", "kill"), ("expect_exit_reason", "kill"), ("expect_allowed", "flood")):
+    for table in ("flood", "churn", "call", "load", "expect_state"):
+        if table in raw:
+            _check_table(raw[table], _TABLES[table], f"{where}: {table}")
+    if "wait_for" in raw:
+        _check_wait_for(raw["wait_for"], f"{where}: wait_for")
+    if "load" in raw:
+        _check_load(raw["load"], f"{where}: load")
+    for needs, action in _NEEDS:
         if needs in raw and action not in raw:
             raise DrillFileError(f"{where}: {needs} needs a {action} action in the same step")
-    name = raw.get("name") or (f"{actions[0]} {raw[actions[0]]}" if actions else "check")
-    return StepSpec(str(name), dict(raw))
+    if "expect_errors_at_most" in raw and "load" not in raw and not loaded:
+        raise DrillFileError(f"{where}: expect_errors_at_most needs a load in this step or an earlier one")
+    return StepSpec(str(raw.get("name") or _default_name(raw, actions)), dict(raw))
 
 
-def _check_table(table: dict[str, Any], fields: dict[str, type], where: str) -> None:
+def _default_name(raw: dict[str, Any], actions: list[str]) -> str:
+    if actions:
+        return f"{actions[0]} {raw[actions[0]]}"
+    if "wait_for" in raw:
+        wait = raw["wait_for"]
+        return f"wait_for {wait['http']}" if "http" in wait else f"wait_for call {wait['call']}"
+    if "load" in raw:
+        return f"load {raw['load']['call']}"
+    if "pause_ms" in raw:
+        return f"pause {raw['pause_ms']} ms"
+    return "check"
+
+
+def _check_type(key: str, value: Any, expected: type | tuple[type, ...], where: str) -> None:
+    if expected is ANY_VALUE:
+        return
+    kinds = expected if isinstance(expected, tuple) else (expected,)
+    ok = any(isinstance(value, kind) and (kind is bool or not isinstance(value, bool)) for kind in kinds)
+    if not ok:
+        if key == "expect_root_exit":
+            raise DrillFileError(f"{where}: {key} must be true, false or an exit reason (a string), "
+                                 f"got {_show(value)}")
+        names = " or ".join(kind.__name__ for kind in kinds)
+        raise DrillFileError(f"{where}: {key} must be a {names}, got {_show(value)}")
+
+
+def _check_bounds(key: str, value: float, where: str) -> None:
+    if not math.isfinite(value):
+        raise DrillFileError(f"{where}: {key} must be a finite number, got {_show(value)}")
+    if key == "rate" and value <= 0:  # the one number that may be a fraction (a call every 2 s is 0.5)
+        raise DrillFileError(f"{where}: {key} must be > 0, got {_show(value)}")
+    least = 100 if key == "status" else 0 if key in _AT_LEAST_ZERO else 1
+    if key != "rate" and value < least:
+        bound = "> 0" if least == 1 else f">= {least}"
+        raise DrillFileError(f"{where}: {key} must be {bound}, got {_show(value)}")
+    limit = _LIMITS.get(key)
+    if limit is not None and value > limit:
+        raise DrillFileError(f"{where}: {key} must be at most {limit:,}, got {value:,}")
+
+
+def _check_table(
+    table: dict[str, Any], fields: Mapping[str, tuple[type | tuple[type, ...], bool]], where: str
+) -> None:
     for key in table:
         if key not in fields:
             raise DrillFileError(f"{where}: unknown field {_show(key)} (known: {', '.join(fields)})")
-    for key, expected in fields.items():
+    for key, (expected, required) in fields.items():
         if key not in table:
-            raise DrillFileError(f"{where}: missing field {key!r} (needs: {', '.join(fields)})")
+            if required:
+                needs = ", ".join(name for name, (_, needed) in fields.items() if needed)
+                raise DrillFileError(f"{where}: missing field {key!r} (needs: {needs})")
+            continue
         value = table[key]
-        if not isinstance(value, expected) or isinstance(value, bool):
-            raise DrillFileError(f"{where}: {key} must be a {expected.__name__}, got {_show(value)}")
-        if isinstance(value, int) and value <= 0:
-            raise DrillFileError(f"{where}: {key} must be > 0, got {_show(value)}")
-        limit = _LIMITS.get(key)
-        if isinstance(value, int) and limit is not None and value > limit:
-            raise DrillFileError(f"{where}: {key} must be at most {limit:,}, got {value:,}")
+        _check_type(key, value, expected, where)
+        if isinstance(value, str) and expected is str and not value.strip():
+            raise DrillFileError(f"{where}: {key} must not be empty")
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            _check_bounds(key, value, where)
+
+
+def _check_wait_for(table: dict[str, Any], where: str) -> None:
+    forms = [form for form in ("call", "http") if form in table]
+    if len(forms) != 1:
+        raise DrillFileError(f"{where}: give exactly one of call or http, got "
+                             f"{', '.join(forms) or 'neither'}")
+    _check_table(table, _TABLES[f"wait_for {forms[0]}"], where)
+    if "http" in table:
+        try:
+            loopback_url(table["http"])
+        except NotLoopback as error:
+            raise DrillFileError(f"{where}: http {error}") from None
+
+
+def _check_load(table: dict[str, Any], where: str) -> None:
+    calls = table["rate"] * table["during_ms"] / 1000
+    if calls > MAX_CALLS:
+        raise DrillFileError(f"{where}: rate x during_ms makes {calls:,.0f} calls, at most {MAX_CALLS:,}")
 
 
 def _show(value: Any) -> str:
@@ -187,52 +321,3 @@ def _show(value: Any) -> str:
     shown = reprlib.Repr()  # Python 3.11's Repr takes no keyword arguments
     shown.maxlevel, shown.maxstring, shown.maxother, shown.maxlist, shown.maxdict = 3, 60, 60, 6, 4
     return shown.repr(value)
-
-
-async def _run_step(ctx: DrillContext, spec: StepSpec) -> None:
-    fields = spec.fields
-    async with ctx.step(spec.name) as step:
-        watched = [*fields.get("expect_restarted", []), *fields.get("expect_unchanged", [])]
-        before = await ctx.pids(watched)
-        baseline = ctx.rt.monitor_count()
-        stopped: list[str] = []
-        started: list[str] = []
-        if "kill" in fields:
-            kill = await ctx.kill(fields["kill"], fields.get("reason", "kill"))
-            if kill.supervisor is not None:  # what the killed process's own supervisor did, in order
-                stopped, started = kill.stopped(kill.supervisor), kill.started(kill.supervisor)
-            step.happened.append(f"{kill.pid!r} exited with {kill.reason!r}")
-            if "expect_exit_reason" in fields:
-                ctx.expect_equal(step, "exit reason", fields["expect_exit_reason"], str(kill.reason))
-        if "flood" in fields:
-            flood = fields["flood"]
-            allowed = 0
-            for _ in range(flood["checks"]):
-                decision = await RateLimiter.check(ctx.rt, "rate_limiter", flood["limiter"], flood["key"])
-                allowed += decision.allowed
-            step.happened.append(f"{allowed} of {flood['checks']} checks allowed")
-            if "expect_allowed" in fields:
-                ctx.expect_equal(step, "allowed checks", fields["expect_allowed"], allowed)
-        if "churn" in fields:
-            churn = fields["churn"]
-            subscribers = await ctx.start_probes(probes.subscriber, [(churn["pattern"],)] * churn["subscribers"])
-            await ctx.kill_all(subscribers)
-            await SignalRouter.subscriptions(ctx.rt, "signal_router")
-            step.happened.append(f"{len(subscribers)} subscribers of {churn['pattern']!r} subscribed and died")
-        after = await ctx.pids(watched)
-        for path in fields.get("expect_restarted", []):
-            ctx.expect(step, f"{path} restarted", before[path] is not after[path], "a new pid",
-                       _pids(before[path], after[path]))
-        for path in fields.get("expect_unchanged", []):
-            ctx.expect(step, f"{path} unchanged", before[path] is after[path], "the same pid",
-                       _pids(before[path], after[path]))
-        if "expect_stopped" in fields:
-            ctx.expect_equal(step, "stopped, in order", fields["expect_stopped"], stopped)
-        if "expect_started" in fields:
-            ctx.expect_equal(step, "started, in order", fields["expect_started"], started)
-        if fields.get("expect_monitor_baseline"):
-            ctx.expect_equal(step, "rt.monitor_count() back at its baseline", baseline, ctx.rt.monitor_count())
-
-
-def _pids(before: Pid, after: Pid) -> str:
-    return f"{before!r} -> {after!r}"

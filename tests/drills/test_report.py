@@ -142,6 +142,7 @@ def test_to_json_round_trips_through_json_dumps() -> None:
             {"description": "allowed checks", "passed": False, "expected": "4", "actual": "7"},
         ],
         "error": None,
+        "causes": [],
     }
 
 
