@@ -20,7 +20,9 @@ from .baseline import BASELINE
 from .core import Benchmark, Context, Figure
 
 # Modules holding a `BENCHMARKS` tuple, in table order; those not written yet are skipped.
-MODULES = ("bench.runtime_bench", "bench.supervisor_bench", "bench.services_bench", "bench.app_bench")
+MODULES = (
+    "bench.runtime_bench", "bench.supervisor_bench", "bench.services_bench", "bench.app_bench", "bench.remote_bench",
+)
 COLUMNS = ("figure", "value", "ratio to asyncio round trip", "target", "ok")
 RATIO_NOTE = (
     "ratio: per-operation time over an asyncio.Queue round trip (1,000 of them) timed just before each repeat "

@@ -5,7 +5,8 @@ session per connection and the stall watchdog. It reads the runtime only by sche
 synchronous reads onto the runtime's loop (`asyncio.run_coroutine_threadsafe`, see
 `observer.remote.service`), each with a deadline. So `hello` and `stalls` answer while the
 runtime's loop is blocked, and say for how long it has been. With no client attached the runtime
-pays for one ping every `HEARTBEAT` seconds and for its journal's observation events.
+pays for one ping every `HEARTBEAT` seconds (the endpoint's thread taking the GIL for a moment) and
+for its journal's observation events.
 
 This module is the only one that starts a thread (ruff's per-file ignore says so).
 """
@@ -47,7 +48,7 @@ from .security import (
     write_token,
 )
 from .service import RuntimeSide
-from .watchdog import Watchdog
+from .watchdog import HEARTBEAT, Watchdog
 
 logger = logging.getLogger("observer.remote")
 
@@ -295,7 +296,7 @@ class _EndpointThread:
         self.started_at = time.time()
         self._started_mono = time.monotonic()
         self.watchdog = Watchdog(runtime_loop, runtime_thread, threshold=endpoint.stall_threshold,
-                                 on_stall=self._stalled)
+                                 interval=min(HEARTBEAT, endpoint.stall_threshold / 2), on_stall=self._stalled)
         self._thread = threading.Thread(target=self._main, name="observer-endpoint", daemon=True)
         self._started: concurrent.futures.Future[None] = concurrent.futures.Future()
         self._done: concurrent.futures.Future[None] = concurrent.futures.Future()

@@ -20,8 +20,8 @@ from collections.abc import Callable
 
 from .wire import StallRecord
 
-HEARTBEAT = 0.05
-"""Seconds between pings onto the runtime's loop."""
+HEARTBEAT = 0.1
+"""Seconds between pings onto the runtime's loop (each one costs the loop a GIL hand-over; see `serve`)."""
 KEEP = 100
 """Finished stalls kept (the oldest are dropped)."""
 FRAMES = 32

@@ -403,9 +403,10 @@ def _pids(values: Sequence[Any], pids: PidTable) -> list[Pid]:
 
 # -- snapshots ---------------------------------------------------------------------------------------------
 
-# A tree node is an array, in this order (`_node` and `_read_node` are the two ends):
-# 0 slot, 1 label (null: same as the slot), 2 child id, 3 pid, 4 kind, 5 strategy, 6 restart, 7 status,
-# 8 restarts, 9 name, 10 previous pid, 11 children, 12 child count, 13 folded (0/1), 14 child restarts.
+# A tree node is an array, in this order (`_node` and `SnapshotDecoder._node` are the two ends):
+# 0 slot, 1 label (null: same as the slot), 2 child id (true: same as the label), 3 pid, 4 kind, 5 strategy,
+# 6 restart, 7 status, 8 restarts, 9 name, 10 previous pid, 11 children, 12 child count, 13 folded (0/1),
+# 14 child restarts. A leaf (no children, none counted, not folded) stops after item 10.
 # Children are null when the node's children are those of the same node in the previous snapshot;
 # otherwise a list whose items are either a node array, or an integer: the position of an unchanged
 # child among the previous node's children.
@@ -413,17 +414,21 @@ def _pids(values: Sequence[Any], pids: PidTable) -> list[Pid]:
 # the previous snapshot's log, unchanged.
 
 
-def _child_id_to_wire(child_id: Hashable) -> Any:
-    if child_id is None or isinstance(child_id, str | int | float | bool):
+def _child_id_to_wire(child_id: Hashable, label: str) -> Any:
+    if isinstance(child_id, str) and child_id == label:
+        return True
+    if child_id is None or (isinstance(child_id, str | int | float) and not isinstance(child_id, bool)):
         return child_id
     return {"repr": capped_repr(child_id)}
 
 
-def _child_id_from_wire(value: Any) -> Hashable:
+def _child_id_from_wire(value: Any, label: str) -> Hashable:
+    if value is True:
+        return label
     if isinstance(value, dict):
         return str(value["repr"])
-    if isinstance(value, list):
-        raise WireError("a child id is a scalar")
+    if isinstance(value, list | bool):
+        raise WireError("a child id is a string, a number, null or {\"repr\": text}")
     return value  # type: ignore[no-any-return]
 
 
@@ -569,11 +574,14 @@ def _node(node: NodeSnapshot, previous: NodeSnapshot | None) -> list[Any]:
             if by_slot is None:
                 by_slot = {item.slot: item for item in old}
             children.append(_node(child, by_slot.get(child.slot)))
-    return [
-        node.slot, None if node.label == node.slot else node.label, _child_id_to_wire(node.child_id),
+    item = [
+        node.slot, None if node.label == node.slot else node.label, _child_id_to_wire(node.child_id, node.label),
         pid_id(node.pid), node.kind, node.strategy, node.restart, node.status, node.restarts, node.name,
-        pid_id(node.previous_pid), children, node.child_count, 1 if node.folded else 0, node.child_restarts,
+        pid_id(node.previous_pid),
     ]
+    if node.children or node.child_count or node.folded or node.child_restarts:
+        item += [children, node.child_count, 1 if node.folded else 0, node.child_restarts]
+    return item
 
 
 def _log(log: tuple[LogEntry, ...], previous: tuple[LogEntry, ...]) -> list[Any]:
@@ -664,6 +672,11 @@ class SnapshotDecoder:
 
     def _node(self, item: Sequence[Any], previous: NodeSnapshot | None) -> NodeSnapshot:
         pids = self._pids
+        slot = str(item[0])
+        label = slot if item[1] is None else str(item[1])
+        if len(item) == 11:  # a leaf
+            return NodeSnapshot(slot, label, _child_id_from_wire(item[2], label), pids(item[3]), str(item[4]),
+                                item[5], item[6], str(item[7]), int(item[8]), item[9], pids(item[10]))
         raw_children = item[11]
         children: tuple[NodeSnapshot, ...]
         if raw_children is None:
@@ -684,11 +697,10 @@ class SnapshotDecoder:
                     by_slot = {node.slot: node for node in old}
                 built.append(self._node(child, by_slot.get(child[0])))
             children = tuple(built)
-        slot = str(item[0])
         return NodeSnapshot(
-            slot, slot if item[1] is None else str(item[1]), _child_id_from_wire(item[2]), pids(item[3]), str(item[4]),
-            item[5], item[6], str(item[7]), int(item[8]), item[9], pids(item[10]), children, int(item[12]),
-            bool(item[13]), int(item[14]),
+            slot, label, _child_id_from_wire(item[2], label), pids(item[3]), str(item[4]), item[5], item[6],
+            str(item[7]), int(item[8]), item[9], pids(item[10]), children, int(item[12]), bool(item[13]),
+            int(item[14]),
         )
 
     def _log(self, items: Sequence[Any], previous: tuple[LogEntry, ...]) -> tuple[LogEntry, ...]:
