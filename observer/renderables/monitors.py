@@ -16,7 +16,7 @@ KEY = Style(color="bright_black")
 VALUE = Style(bold=True)
 LABEL_WIDTH = 28
 """Cells of the process column (longer labels end in …)."""
-HELD_WIDTH = 7
+HELD_WIDTH = 9
 WATCHED_WIDTH = 12
 """Cells of the count columns: as wide as their headings, so that no column moves when a count grows."""
 FIXED_WIDTH = LABEL_WIDTH + HELD_WIDTH + WATCHED_WIDTH + 3

@@ -83,7 +83,7 @@ COLUMNS = (
     Column("name", "name", 0),
     Column("kind", "kind", 7),
     Column("status", "status", 9),
-    Column("mailbox", "mailbox", 7, numeric=True),
+    Column("mailbox", "mailbox", 8, numeric=True),  # room for "mailbox▼"
     Column("messages_per_s", "msg/s", 7, numeric=True),
     Column("reductions_per_s", "red/s", 7, numeric=True),
     Column("restarts", "↻", 4, numeric=True),

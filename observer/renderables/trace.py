@@ -29,16 +29,20 @@ ACTIVE = Style(color="green", bold=True)
 ENDED = Style(color="bright_black")
 HINT = Style(color="bright_black", italic=True)
 
-_REPR = reprlib.Repr(maxlevel=4, maxtuple=8, maxlist=8, maxdict=8, maxset=8, maxstring=80, maxother=120)
+
+
+def _short_repr() -> reprlib.Repr:
+    """A `reprlib.Repr` that cuts nested containers and long strings (set up here: 3.11 takes no arguments)."""
+    short = reprlib.Repr()
+    short.maxlevel = 4
+    short.maxtuple = short.maxlist = short.maxdict = short.maxset = short.maxfrozenset = 8
+    short.maxstring, short.maxother = 80, 120
+    return short
 
 
 def message_repr(message: Any, cap: int = MESSAGE_CAP) -> str:
     """A message as `repr` would show it, nested containers and long strings cut, at most `cap` characters."""
-    try:
-        text = _REPR.repr(message)
-    # A message whose __repr__ raises is shown as such; the trace goes on.
-    except Exception as error:  # noqa: BLE001
-        text = f"<{type(message).__name__}: repr raised {type(error).__name__}>"
+    text = _short_repr().repr(message)  # a __repr__ that raises shows as <Type instance at 0x…> (reprlib)
     return text if len(text) <= cap else text[: cap - 1] + "…"
 
 

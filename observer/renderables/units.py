@@ -105,3 +105,11 @@ def shorten_left(text: str, width: int) -> str:
     if len(text) <= width:
         return text
     return "…" + text[len(text) - width + 1:] if width > 1 else "…"[:width]
+
+
+def capped(text: str, cap: int) -> str:
+    """`text` in at most `cap` characters: its start, then a line saying how much was left out."""
+    if len(text) <= cap:
+        return text
+    marker = f"\n… [{len(text) - cap:,} more characters left out]"
+    return text[: max(0, cap - len(marker))] + marker

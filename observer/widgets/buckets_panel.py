@@ -8,11 +8,15 @@ from textual.reactive import var
 from textual.widgets import Static
 
 from observer.renderables.bars import bucket_bar, limiter_heading
-from observer.snapshot import Snapshot
+from observer.snapshot import BucketView, Snapshot
 
 
 class BucketsPanel(Static):
-    """Count out of limit, allowed and denied, and time left, for the fullest windows."""
+    """Count out of limit, allowed and denied, and time left, for the fullest windows.
+
+    The app sets `snapshot` every tick. Each limiter's heading gives its window's length when
+    the snapshot's buckets carry it (`BucketView.window_ms`, milliseconds), else says "per window".
+    """
 
     DEFAULT_CSS = """
     BucketsPanel {
@@ -42,7 +46,7 @@ class BucketsPanel(Static):
         lines: list[Text] = []
         for limiter_id in dict.fromkeys(bucket.limiter_id for bucket in snapshot.buckets):
             buckets = [bucket for bucket in snapshot.buckets if bucket.limiter_id == limiter_id]
-            lines.append(limiter_heading(limiter_id, buckets[0].limit))
+            lines.append(limiter_heading(limiter_id, buckets[0].limit, _window_seconds(buckets[0])))
             lines.extend(bucket_bar(bucket, width=width) for bucket in buckets)
         more = snapshot.bucket_total - len(snapshot.buckets)
         if more > 0:
@@ -54,3 +58,9 @@ class BucketsPanel(Static):
             return
         self._shown = lines
         self.update(lines[0] if len(lines) == 1 else Group(*lines))
+
+
+def _window_seconds(bucket: BucketView) -> float | None:
+    """The window's length in seconds, from `BucketView.window_ms` where the snapshot fills it in."""
+    window_ms = getattr(bucket, "window_ms", None)  # a field snapshots gain with issue 12; older ones lack it
+    return None if window_ms is None else window_ms / 1000

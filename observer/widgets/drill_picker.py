@@ -17,6 +17,8 @@ from textual.widgets.option_list import Option
 class DrillPicker(ModalScreen[str | None]):
     """Each drill's name and description; dismisses with the chosen name, or None on escape.
 
+    It fits 80 columns: the descriptions wrap under themselves, the list scrolls when it is taller.
+
     When the drills cannot run here (`unavailable` says why), the list is shown
     greyed so that a person still sees what they would do, and enter does nothing.
     """
@@ -33,14 +35,15 @@ class DrillPicker(ModalScreen[str | None]):
         align: center middle;
         & > Vertical {
             width: 110;
+            max-width: 100%;
             height: auto;
-            max-height: 90%;
+            max-height: 100%;
             border: thick $accent;
             background: $surface;
-            padding: 1 2;
+            padding: 0 1;
             & > OptionList {
                 height: auto;
-                max-height: 20;
+                max-height: 60vh;
                 margin: 1 0;
             }
             & > .unavailable {
