@@ -25,7 +25,7 @@ from .errors import (
 from .introspection import Inspection
 from .process import Caller, Down, Exit, ExitMessage, Pid, Process, Ref, is_normal_exit
 from .registry import Registry
-from .runtime import ProcessInfo, Runtime, RuntimeEvent, current_runtime
+from .runtime import ProcessInfo, ProcessStats, Runtime, RuntimeEvent, current_runtime
 from .server import IGNORE, NO_REPLY, Server
 from .spec import Child, ChildCounts, ChildSpec
 from .supervision import SupervisorFlags
@@ -65,6 +65,7 @@ __all__ = [
     "Pid",
     "Process",
     "ProcessInfo",
+    "ProcessStats",
     "Ref",
     "Registry",
     "Runtime",

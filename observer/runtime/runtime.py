@@ -9,10 +9,10 @@ import logging
 import sys
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar, Token
 from dataclasses import dataclass
-from types import TracebackType
+from types import MappingProxyType, TracebackType
 from typing import TYPE_CHECKING, Any, Final
 
 from .errors import (
@@ -77,6 +77,16 @@ class ProcessInfo:
     restarts: int  # how often its supervisor has restarted this child
     messages_in: int = 0  # messages delivered to its mailbox since it started
     reductions: int = 0  # callbacks (servers) or receive rounds (processes) it has handled
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessStats:
+    """Totals over a runtime's live processes at one instant (see `Runtime.process_stats`)."""
+
+    processes: int
+    by_kind: Mapping[str, int]  # kind -> live processes of that kind
+    mailbox_max: int  # the deepest mailbox
+    mailbox_sum: int  # messages queued in all mailboxes
 
 
 @dataclass(frozen=True, slots=True)
@@ -508,6 +518,19 @@ class Runtime:
             messages_in=proc._mailbox.messages_in,
             reductions=proc._reductions,
         )
+
+    def process_stats(self) -> ProcessStats:
+        """Totals over every live process in one pass: counts by kind and mailbox depths (for metrics)."""
+        by_kind: dict[str, int] = {}
+        mailbox_max = mailbox_sum = 0
+        for proc in self._procs.values():
+            kind = proc._kind
+            by_kind[kind] = by_kind.get(kind, 0) + 1
+            depth = len(proc._mailbox._messages)
+            mailbox_sum += depth
+            if depth > mailbox_max:
+                mailbox_max = depth
+        return ProcessStats(len(self._procs), MappingProxyType(by_kind), mailbox_max, mailbox_sum)
 
     def monitor_count(self) -> int:
         """The number of active monitors in the whole runtime."""

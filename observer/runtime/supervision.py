@@ -71,6 +71,17 @@ class RestartIntensity:
         """The length of the sliding window, in seconds of the runtime clock."""
         return self._max_seconds
 
+    def used(self) -> float:
+        """Restarts within the window now over `max_restarts` (1.0 = one more gives up; 0.0 when none allowed).
+
+        Read-only: the stored times are not pruned, so observers cannot change what `add` decides.
+        """
+        if self._max_restarts == 0:
+            return 0.0
+        threshold = self._clock() - self._max_seconds
+        recent = sum(1 for when in self._times if when >= threshold)
+        return recent / self._max_restarts
+
     def add(self) -> bool:
         """Count one restart now; False when that makes more than max_restarts within max_seconds."""
         now = self._clock()

@@ -241,6 +241,10 @@ class Supervisor(Server):
         """Every child in start order with how often it was restarted (for observers)."""
         return [(self._report(child), child.restarts) for child in self._children.values()]
 
+    def restart_intensity_used(self) -> float:
+        """Restarts in the current window over `max_restarts` (for observers: 1.0 means at the limit)."""
+        return self._intensity.used()
+
     # -- callbacks ---------------------------------------------------------------
 
     async def handle_call(self, request: Any, caller: Caller) -> Any:

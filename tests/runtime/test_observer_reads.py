@@ -1,0 +1,59 @@
+"""Synchronous reads for observers: `Runtime.process_stats` and a supervisor's `restart_intensity_used`."""
+
+from __future__ import annotations
+
+from observer.runtime import Down, DynamicSupervisor, Runtime, Server, Supervisor
+
+
+class Sink(Server):
+    async def handle_cast(self, request: object) -> None:
+        pass
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_process_stats_counts_kinds_and_mailbox_depths() -> None:
+    async with Runtime() as rt:
+        await Supervisor.start_link(rt, [Sink.child_spec(id="a", name="a"), Sink.child_spec(id="b", name="b")])
+        await rt.suspend("a")  # its casts stay queued
+        for _ in range(3):
+            rt.cast("a", "x")
+        rt.cast("b", "y")  # queued until b runs: b has not had a turn since
+        stats = rt.process_stats()
+        assert stats.processes == 3
+        assert dict(stats.by_kind) == {"supervisor": 1, "server": 2}
+        assert stats.mailbox_max == 3
+        assert stats.mailbox_sum == 4
+
+
+async def test_restart_intensity_used_counts_restarts_in_the_window_only() -> None:
+    clock = FakeClock()
+    async with Runtime(clock=clock) as rt, rt.attached() as me:
+        sup = await Supervisor.start_link(rt, [Sink.child_spec(id="a", name="a")], max_restarts=4, max_seconds=5.0)
+        server = rt.server_of(sup)
+        assert isinstance(server, Supervisor)
+        assert server.restart_intensity_used() == 0.0
+        for _ in range(2):
+            old = rt.whereis("a")
+            assert old is not None
+            ref = me.monitor(old)
+            rt.exit(old, "kill")
+            await me.receive(lambda m: isinstance(m, Down) and m.ref is ref)
+            await Supervisor.count_children(rt, sup)  # answered after the restart
+        assert server.restart_intensity_used() == 0.5
+        clock.now += 6.0  # both restarts leave the window
+        assert server.restart_intensity_used() == 0.0
+
+
+async def test_a_dynamic_supervisor_reports_its_intensity_too() -> None:
+    async with Runtime() as rt:
+        sup = await DynamicSupervisor.start_link(rt, max_restarts=0)
+        server = rt.server_of(sup)
+        assert isinstance(server, DynamicSupervisor)
+        assert server.restart_intensity_used() == 0.0
