@@ -44,7 +44,7 @@ async def test_restart_intensity_used_counts_restarts_in_the_window_only() -> No
             assert old is not None
             ref = me.monitor(old)
             rt.exit(old, "kill")
-            await me.receive(lambda m: isinstance(m, Down) and m.ref is ref)
+            await me.receive(lambda m, ref=ref: isinstance(m, Down) and m.ref is ref)
             await Supervisor.count_children(rt, sup)  # answered after the restart
         assert server.restart_intensity_used() == 0.5
         clock.now += 6.0  # both restarts leave the window
