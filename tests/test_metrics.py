@@ -22,7 +22,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 import observer.metrics
 from observer.metrics import METRIC_NAMES, MetricsError, MetricsUnavailable, register
 from observer.metrics.collector import RuntimeCollector
-from observer.runtime import DynamicSupervisor, Pid, Process, Runtime, Supervisor
+from observer.runtime import Down, DynamicSupervisor, Pid, Process, Runtime, Supervisor
 from observer.runtime.rate_limiter import RateLimiter
 from tests.metrics.helpers import GUARD, Idle, Samples, crash, crash_dynamic, idle_spec, parse, value
 
@@ -74,12 +74,12 @@ async def test_every_family_is_exported_under_its_design_name(
     assert sup is not None
     await RateLimiter.start_link(rt, limiters={"api": (1000, 5)})
     samples = await scrape_from_thread(registry)
-    assert set(METRIC_NAMES) - {"observer_restart_intensity_used"} <= set(samples)
+    assert set(METRIC_NAMES) <= set(samples)
     text = generate_latest(registry).decode()
     assert "# TYPE observer_restarts_total counter" in text
     assert "# TYPE observer_rate_limit_checks_total counter" in text
     assert "# TYPE observer_stalls_total counter" in text
-    assert "# TYPE observer_restart_intensity_used gauge" in text  # a family, without samples for now
+    assert "# TYPE observer_restart_intensity_used gauge" in text
     assert "# TYPE observer_loop_lag_seconds gauge" in text
 
 
@@ -188,20 +188,22 @@ async def test_a_healthy_loop_has_a_small_lag_and_no_stalls(
 # -- restart intensity ---------------------------------------------------------------------
 
 
-class MeasuredSupervisor(Supervisor):
-    """A supervisor with the observer accessor the metrics ask for (see the report of issue 13)."""
-
-    def restart_intensity_used(self) -> float:
-        return 0.5
-
-
-async def test_restart_intensity_is_exported_where_a_supervisor_offers_it(
-    rt: Runtime, registry: CollectorRegistry, collector: RuntimeCollector
+async def test_restart_intensity_is_the_share_of_max_restarts_used_in_the_window(
+    rt: Runtime, me: Process, registry: CollectorRegistry, collector: RuntimeCollector
 ) -> None:
-    await MeasuredSupervisor.start_link(rt, [idle_spec("a")], name="measured")
-    await Supervisor.start_link(rt, [idle_spec("a")], name="plain")
+    await Supervisor.start_link(rt, [idle_spec("a")], name="measured", max_restarts=4)
+    await Supervisor.start_link(rt, [idle_spec("a")], name="quiet")
+    old = next(child.pid for child in await Supervisor.which_children(rt, "measured"))
+    assert isinstance(old, Pid)
+    ref = me.monitor(old)
+    rt.exit(old, "kill")
+    await me.receive(lambda m: isinstance(m, Down) and m.ref is ref)
+    await Supervisor.count_children(rt, "measured")  # answered once the restart is done
     samples = scrape_here(registry)
-    assert samples["observer_restart_intensity_used"] == {frozenset({("supervisor", "measured")}): 0.5}
+    assert samples["observer_restart_intensity_used"] == {
+        frozenset({("supervisor", "measured")}): 0.25,
+        frozenset({("supervisor", "quiet")}): 0.0,
+    }
 
 
 # -- a blocked loop ------------------------------------------------------------------------
