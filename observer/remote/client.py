@@ -195,18 +195,20 @@ class Connection:
             raise Unreachable(f"{self.where}: {problem}") from None
         return dict(self.info)
 
-    async def snapshot(self, *, opened: frozenset[tuple[str, ...]] = frozenset()) -> Snapshot:
+    async def snapshot(self, *, opened: frozenset[tuple[str, ...]] = frozenset(), table: bool = False) -> Snapshot:
         """The service's tree and figures, as the in-process app sees them; parts unchanged since the
         previous call are the previous snapshot's objects.
 
         Args:
             opened: Slot paths (from the root) of big supervisors whose children to list anyway.
+            table: Fill `Snapshot.processes` (every live process's counters; rows that did not change
+                are the previous snapshot's objects).
 
         Raises:
             Blocked: The service's loop is blocked (`stalls` says where).
             Unreachable: The service went away.
         """
-        fields = {"since": self._snapshots.since, "opened": [list(path) for path in sorted(opened)]}
+        fields = {"since": self._snapshots.since, "opened": [list(path) for path in sorted(opened)], "table": table}
         value = await self._request(wire.SNAPSHOT, fields)
         try:
             return self._snapshots.decode(value)

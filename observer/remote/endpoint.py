@@ -586,12 +586,13 @@ class _Session:
         fields = request.fields
         since = wire.field(fields, "since", (int, type(None)), None)
         opened_value = wire.field(fields, "opened", list, [])
+        table = wire.field(fields, "table", bool, False)
         if not all(isinstance(path, list) and all(isinstance(slot, str) for slot in path) for path in opened_value):
             raise wire.WireError("'opened' is a list of slot paths (lists of strings)")
         self._check_running()
         host = self._host
         snapshot = await host.read(host.side.snapshot, frozenset(tuple(path) for path in opened_value), host.host(),
-                                   host.watchdog.lag)
+                                   host.watchdog.lag, table)
         host.processes = snapshot.process_count
         return self._encoder.encode(snapshot, since)
 

@@ -92,9 +92,11 @@ class RuntimeSide:
 
     # -- reads ------------------------------------------------------------------------------------
 
-    def snapshot(self, opened: frozenset[tuple[str, ...]], host: HostStats | None, loop_lag: float) -> Snapshot:
-        """A snapshot of the tree (its unchanged parts the previous snapshot's objects)."""
-        return self.builder.take(self.root(), opened=opened, host=host, loop_lag=loop_lag)
+    def snapshot(self, opened: frozenset[tuple[str, ...]], host: HostStats | None, loop_lag: float,
+                 table: bool) -> Snapshot:
+        """A snapshot of the tree (its unchanged parts the previous snapshot's objects), with the process
+        table when `table`."""
+        return self.builder.take(self.root(), opened=opened, host=host, loop_lag=loop_lag, table=table)
 
     def root(self) -> Pid | None:
         """The root, chosen again whenever the process graph changed."""

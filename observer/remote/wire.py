@@ -23,11 +23,11 @@ import json
 import re
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from observer.journal import Cascade, CascadeStep, DrillCheck, DrillStepNote, DrillVerdict, LogEntry, LogNote
 from observer.runtime import Inspection, Pid, ProcessInfo, TraceEvent
-from observer.snapshot import BucketView, HostStats, MonitorCount, NodeSnapshot, Snapshot
+from observer.snapshot import BucketView, HostStats, MonitorCount, NodeSnapshot, ProcessSample, Snapshot
 
 from .stall import Stall
 
@@ -69,6 +69,8 @@ E_ERROR: Final = "error"
 E_INTERNAL: Final = "internal"
 CLOSING_ERRORS: Final = frozenset({E_VERSION, E_BAD_TOKEN, E_REFUSED, E_HELLO_FIRST, E_BAD_REQUEST, E_UNKNOWN_OP,
                                    E_TOO_LONG})
+
+T = TypeVar("T")
 
 _PID_TEXT = re.compile(r"<0\.(\d{1,18})\.0>")
 
@@ -411,7 +413,8 @@ def _pids(values: Sequence[Any], pids: PidTable) -> list[Pid]:
 # otherwise a list whose items are either a node array, or an integer: the position of an unchanged
 # child among the previous node's children.
 # A log is a list whose items are either an entry object or ``[start, count]``: that run of entries of
-# the previous snapshot's log, unchanged.
+# the previous snapshot's log, unchanged. The process table is the same with rows as arrays of 9 items
+# (pid, name, kind, status, mailbox, messages in, reductions, restarts, sampled at) for the runs' 2.
 
 
 def _child_id_to_wire(child_id: Hashable, label: str) -> Any:
@@ -445,6 +448,7 @@ def _entry_to_wire(entry: LogEntry) -> dict[str, Any]:
             "reason": reason_text(entry.reason), "began_at": entry.began_at, "ended_at": entry.ended_at,
             "stopped": _steps_to_wire(entry.stopped), "started": _steps_to_wire(entry.started),
             "outcome": entry.outcome, "repeats": entry.repeats, "children": entry.children,
+            "traceback": entry.traceback,
         }
     if isinstance(entry, LogNote):
         return {"type": "note", "at": entry.at, "text": entry.text, "level": entry.level}
@@ -478,7 +482,7 @@ def _entry_from_wire(value: Mapping[str, Any], pids: PidTable) -> LogEntry:
             supervisor, value["supervisor_label"], value["strategy"], str(value["child"]), pid, value["reason"],
             float(value["began_at"]), value["ended_at"], _steps_from_wire(value["stopped"], pids),
             _steps_from_wire(value["started"], pids), value["outcome"], int(value["repeats"]),
-            int(value["children"]),
+            int(value["children"]), value.get("traceback"),
         )
     if kind == "note":
         return LogNote(float(value["at"]), str(value["text"]), value["level"])
@@ -516,6 +520,7 @@ class SnapshotEncoder:
         self._log: tuple[LogEntry, ...] = ()
         self._monitors: tuple[MonitorCount, ...] | None = None
         self._buckets: tuple[BucketView, ...] | None = None
+        self._processes: tuple[ProcessSample, ...] | None = None
 
     def encode(self, snapshot: Snapshot, since: int | None) -> dict[str, Any]:
         """`snapshot` as a delta from the one sent last, or whole when the client holds another.
@@ -526,7 +531,7 @@ class SnapshotEncoder:
         """
         fresh = since is None or since != self._seq or self._seq == 0
         if fresh:
-            self._root, self._log, self._monitors, self._buckets = None, (), None, None
+            self._root, self._log, self._monitors, self._buckets, self._processes = None, (), None, None, None
         self._seq += 1
         out: dict[str, Any] = {
             "seq": self._seq, "fresh": fresh, "taken_at": snapshot.taken_at, "uptime": snapshot.uptime,
@@ -547,6 +552,9 @@ class SnapshotEncoder:
         if fresh or snapshot.buckets is not self._buckets:
             out["buckets"] = [[b.limiter_id, b.key, b.count, b.limit, b.denied, b.left_ms] for b in snapshot.buckets]
             self._buckets = snapshot.buckets
+        if fresh or snapshot.processes is not self._processes:
+            out["processes"] = _runs(snapshot.processes, self._processes or (), _row_to_wire)
+            self._processes = snapshot.processes
         return out
 
 
@@ -584,20 +592,31 @@ def _node(node: NodeSnapshot, previous: NodeSnapshot | None) -> list[Any]:
     return item
 
 
-def _log(log: tuple[LogEntry, ...], previous: tuple[LogEntry, ...]) -> list[Any]:
-    positions = {id(entry): index for index, entry in enumerate(previous)}  # `previous` holds them
-    items: list[Any] = []
-    for entry in log:
-        index = positions.get(id(entry))
+def _runs(items: Sequence[T], previous: Sequence[T], to_wire: Callable[[T], Any]) -> list[Any]:
+    """`items` as new items (`to_wire`) and ``[start, count]`` runs of the same objects in `previous`."""
+    positions = {id(item): index for index, item in enumerate(previous)}  # `previous` holds them: ids are theirs
+    out: list[Any] = []
+    last: list[int] | None = None  # the run being extended, if the latest item was one
+    for item in items:
+        index = positions.get(id(item))
         if index is None:
-            items.append(_entry_to_wire(entry))
-            continue
-        last = items[-1] if items else None
-        if isinstance(last, list) and last[0] + last[1] == index:
+            out.append(to_wire(item))
+            last = None
+        elif last is not None and last[0] + last[1] == index:
             last[1] += 1
         else:
-            items.append([index, 1])
-    return items
+            last = [index, 1]
+            out.append(last)
+    return out
+
+
+def _log(log: tuple[LogEntry, ...], previous: tuple[LogEntry, ...]) -> list[Any]:
+    return _runs(log, previous, _entry_to_wire)
+
+
+def _row_to_wire(row: ProcessSample) -> list[Any]:
+    return [row.pid.id, row.name, row.kind, row.status, row.mailbox, row.messages_in, row.reductions, row.restarts,
+            row.sampled_at]
 
 
 class SnapshotDecoder:
@@ -661,13 +680,15 @@ class SnapshotDecoder:
             )
         else:
             buckets = () if previous is None else previous.buckets
+        old_rows = () if previous is None else previous.processes
+        rows = self._rows(value["processes"], old_rows) if "processes" in value else old_rows
         return Snapshot(
             taken_at=float(value["taken_at"]), uptime=float(value["uptime"]), generation=int(value["generation"]),
             root=root, root_alive=bool(value["root_alive"]), root_exit=value["root_exit"],
             process_count=int(value["process_count"]), monitor_count=int(value["monitor_count"]),
             restarts=int(value["restarts"]), monitors=monitors, buckets=buckets,
             bucket_total=int(value["bucket_total"]), log=log, host=_host_from_wire(value["host"]),
-            loop_lag=float(value["loop_lag"]),
+            loop_lag=float(value["loop_lag"]), processes=rows,
         )
 
     def _node(self, item: Sequence[Any], previous: NodeSnapshot | None) -> NodeSnapshot:
@@ -704,16 +725,33 @@ class SnapshotDecoder:
         )
 
     def _log(self, items: Sequence[Any], previous: tuple[LogEntry, ...]) -> tuple[LogEntry, ...]:
-        entries: list[LogEntry] = []
-        for item in items:
-            if isinstance(item, list):
-                start, count = int(item[0]), int(item[1])
-                if start < 0 or count < 0 or start + count > len(previous):
-                    raise WireError("a log run outside the previous log")
-                entries.extend(previous[start:start + count])
-            else:
-                entries.append(_entry_from_wire(item, self._pids))
-        return tuple(entries)
+        pids = self._pids
+        return _from_runs(items, previous, lambda item: isinstance(item, list),
+                          lambda item: _entry_from_wire(item, pids))
+
+    def _rows(self, items: Sequence[Any], previous: tuple[ProcessSample, ...]) -> tuple[ProcessSample, ...]:
+        pids = self._pids
+
+        def row(item: Sequence[Any]) -> ProcessSample:
+            return ProcessSample(_pid(pids, item[0]), item[1], str(item[2]), str(item[3]), int(item[4]), int(item[5]),
+                                 int(item[6]), int(item[7]), float(item[8]))
+
+        return _from_runs(items, previous, lambda item: len(item) == 2, row)
+
+
+def _from_runs(items: Sequence[Any], previous: tuple[T, ...], is_run: Callable[[Any], bool],
+               from_wire: Callable[[Any], T]) -> tuple[T, ...]:
+    """The other end of `_runs`: new items rebuilt, runs taken (as the same objects) from `previous`."""
+    built: list[T] = []
+    for item in items:
+        if is_run(item):
+            start, count = int(item[0]), int(item[1])
+            if start < 0 or count < 0 or start + count > len(previous):
+                raise WireError("a run outside the previous snapshot's items")
+            built.extend(previous[start:start + count])
+        else:
+            built.append(from_wire(item))
+    return tuple(built)
 
 
 def _pid(pids: Callable[[Any], Pid | None], value: Any) -> Pid:

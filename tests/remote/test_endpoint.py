@@ -387,3 +387,26 @@ async def test_an_unsafe_socket_directory_is_refused(xdg: Path, problem: str) ->
     with pytest.raises(Unreachable, match=expected):
         async with connect(os.getpid()):
             pass
+
+
+async def test_the_process_table_on_request(xdg: Path) -> None:
+    async with served() as (rt, _, _), connect(os.getpid()) as conn:
+        assert (await conn.snapshot()).processes == ()
+        snapshot = await conn.snapshot(table=True)
+        assert len(snapshot.processes) == len(rt.processes())
+        assert snapshot.root is not None and snapshot.processes[0].pid is snapshot.root.pid
+        assert {row.name for row in snapshot.processes} >= {"app", "echo", "hog", "worker_1"}
+
+
+async def test_suspend_and_resume_with_control(xdg: Path) -> None:
+    from observer.runtime import CallTimeout
+
+    async with served(control=True) as (rt, _, _), connect(os.getpid()) as conn:
+        await conn.suspend("echo")
+        with pytest.raises(CallTimeout):
+            await rt.call("echo", "hello?", timeout=0.05)
+        await conn.resume("echo")
+        assert await rt.call("echo", "hello?") == "hello?"
+        notes = [entry.text for entry in (await conn.snapshot()).log if isinstance(entry, LogNote)]
+        echo = rt.whereis("echo")
+        assert notes[-2:] == [f"remote: suspended echo {echo!r}", f"remote: resumed echo {echo!r}"]

@@ -152,3 +152,45 @@ async def _turn() -> None:
     import asyncio
 
     await asyncio.sleep(0)
+
+
+async def test_the_process_table_crosses_as_runs_of_unchanged_rows() -> None:
+    async with Runtime() as rt:
+        root = await tree(rt)
+        builder = SnapshotBuilder(rt, Journal(), started_at=rt.clock())
+        pair = Pair()
+        first = pair.send(builder.take(root, table=True))
+        local = builder.previous
+        assert local is not None and len(first.processes) == len(local.processes) == len(rt.processes())
+        assert [(repr(row.pid), row.name, row.kind, row.messages_in) for row in first.processes] == [
+            (repr(row.pid), row.name, row.kind, row.messages_in) for row in local.processes]
+        assert first.processes[0].pid is first.root.pid  # type: ignore[union-attr]
+        echo = rt.whereis("echo")
+        assert echo is not None
+        await rt.call(echo, "one")
+        second = pair.send(builder.take(root, table=True))
+        runs = [item for item in pair.sent["processes"] if len(item) == 2]
+        assert runs and sum(count for _, count in runs) == len(second.processes) - 1  # all but echo's row
+        changed = [row for row in second.processes if row not in first.processes]
+        assert [row.name for row in changed] == ["echo"] and changed[0].messages_in == 1
+        kept = [row for row in second.processes if row.name != "echo"]
+        assert all(any(row is old for old in first.processes) for row in kept)
+
+
+async def test_a_crash_cascade_keeps_its_traceback_text() -> None:
+    async with Runtime() as rt:
+        root = await tree(rt)
+        journal = Journal()
+        rt.subscribe(journal.record)
+        builder = SnapshotBuilder(rt, journal, started_at=rt.clock())
+        echo = rt.whereis("echo")
+        assert echo is not None
+        rt.exit(echo, RuntimeError("boom"))
+        while not journal.entries() or getattr(journal.entries()[-1], "outcome", None) != "restarted":
+            await _turn()
+        snapshot = Pair().send(builder.take(root))
+        (cascade,) = snapshot.log
+        assert cascade.reason == "RuntimeError('boom')"  # type: ignore[union-attr]
+        local = builder.previous
+        assert local is not None
+        assert cascade.traceback == local.log[0].traceback  # type: ignore[union-attr]
