@@ -10,10 +10,11 @@ import sys
 from pathlib import Path
 
 from observer.drills.builtin import BUILTIN_DRILLS, Drill, find_drill
-from observer.drills.loop_alarm import LoopBlocked
+from observer.drills.files import load_drills
+from observer.drills.loop_alarm import DrillBlocked, LoopBlocked
 from observer.drills.report import DrillReport, to_junit
-from observer.drills.runner import START_TIMEOUT, run_all
-from observer.drills.toml_drill import DrillFileError, load_drill_file
+from observer.drills.runner import DRILL_TIMEOUT, START_TIMEOUT, run_all
+from observer.drills.toml_drill import DrillFileError
 from observer.targets import Factory, TargetError, load_factory
 
 from .logs import open_log, routed_to
@@ -53,7 +54,7 @@ def main(argv: list[str]) -> int:
     except OSError as error:
         return _error(f"cannot write the log {args.log}: {error.strerror}")
     with routed_to(log):  # the crash reports of the faults a drill injects go to --log, never raw to stderr
-        reports = _run(drills, factory, args.start_timeout)
+        reports = _run(drills, factory, args.start_timeout, args.timeout)
         # A process that ended by a BaseException (SystemExit, LoopBlocked) leaves its task's error
         # unretrieved, and asyncio reports that when the task is collected: collect now, while the
         # report still goes where --log says (the exception that held the task is gone by now).
@@ -78,7 +79,8 @@ def _parser() -> OneLineParser:
     parser.add_argument("name", nargs="?", help="a built-in drill to run (see --list)")
     parser.add_argument("--list", action="store_true", help="list the built-in drills, one a line")
     parser.add_argument("--all", action="store_true", help="run every built-in drill")
-    parser.add_argument("--file", metavar="DRILL.toml", help="run a drill file (see examples/)")
+    parser.add_argument("--file", metavar="DRILLS", help="run a drill file: TOML, or Python with drill_* functions "
+                        "(see examples/)")
     parser.add_argument("--app", metavar="MODULE:FACTORY", help="run against your tree instead of the default system")
     parser.add_argument(
         "--start-timeout",
@@ -87,6 +89,13 @@ def _parser() -> OneLineParser:
         default=START_TIMEOUT,
         help=f"how long the tree may take to start, even if it blocks the event loop (default {START_TIMEOUT:g})",
     )
+    parser.add_argument(
+        "--timeout",
+        metavar="SECONDS",
+        type=seconds,
+        default=DRILL_TIMEOUT,
+        help=f"how long one drill may run once its tree is up (default {DRILL_TIMEOUT:g})",
+    )
     parser.add_argument("--json", action="store_true", help="print only JSON on stdout (with --list too)")
     parser.add_argument("--junit", metavar="PATH", help="also write a JUnit XML report to PATH")
     parser.add_argument("--log", metavar="PATH", help="append the runtime's log (crash reports) to PATH")
@@ -94,16 +103,21 @@ def _parser() -> OneLineParser:
     return parser
 
 
-def _run(drills: list[Drill], factory: Factory | None, start_timeout: float) -> list[DrillReport] | int:
+def _run(
+    drills: list[Drill], factory: Factory | None, start_timeout: float, timeout: float
+) -> list[DrillReport] | int:
     """Run the drills in a fresh event loop; their reports, or the exit status of a run that was stopped."""
     try:
-        return asyncio.run(run_all(drills, factory, start_timeout=start_timeout))
+        return asyncio.run(run_all(drills, factory, start_timeout=start_timeout, timeout=timeout))
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return INTERRUPTED
     except SystemExit as exit:  # raised in the user's tree: the event loop lets it through
         return _error(f"the tree raised SystemExit({exit.code!r}): the drill stopped (a process must not "
                       "exit the interpreter)", status=1)
+    except DrillBlocked:  # raised into a process of the tree that held the loop while a drill ran
+        return _error(f"the event loop was held for over {timeout:g} s while a drill ran (a blocking call in "
+                      "async code?): the drills stopped", status=1)
     except LoopBlocked:  # the loop alarm found the loop idle: the factory would not stop when cancelled
         return _error(f"the tree did not start within {start_timeout:g} s, and its factory would not stop "
                       "when cancelled", status=1)
@@ -129,7 +143,7 @@ def _chosen_drills(args: argparse.Namespace) -> list[Drill]:
     if args.all:
         return list(BUILTIN_DRILLS)
     if args.file:
-        return [load_drill_file(args.file)]
+        return load_drills(args.file)
     drill = find_drill(args.name)
     if drill is None:
         names = ", ".join(drill.name for drill in BUILTIN_DRILLS)

@@ -3,6 +3,8 @@
 from .builtin import BUILTIN_DRILLS, Drill, find_drill
 from .context import DrillContext, KillOutcome
 from .errors import DrillError
+from .files import load_drills
+from .py_drill import drill
 from .report import DrillReport, Expectation, StepReport, to_junit
 from .runner import run_all, run_drill, run_headless
 
@@ -15,7 +17,9 @@ __all__ = [
     "Expectation",
     "KillOutcome",
     "StepReport",
+    "drill",
     "find_drill",
+    "load_drills",
     "run_all",
     "run_drill",
     "run_headless",

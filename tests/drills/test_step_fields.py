@@ -79,7 +79,7 @@ def refused(tmp_path: Path, step: str, *, before: str = "") -> str:
         # what goes with what
         ("within_ms = 50", "step 1: within_ms needs a kill action in the same step"),
         ("expect_errors_at_most = 0", "step 1: expect_errors_at_most needs a load in this step or an earlier one"),
-        ('call = { dest = "c", request = 1 }\nsuspend = "c"', "step 1: a step has at most one action, got call, suspend"),
+        ('call = { dest = "c", request = 1 }\nsuspend = "c"', "at most one action, got call, suspend"),
         ('suspend = "c"\nresume = "c"', "a step has at most one action, got suspend, resume"),
     ],
 )
