@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,7 +28,10 @@ from . import http, probes, values, waits
 from .causes import CauseCatcher
 from .errors import DrillError
 from .load import ANY_REPLY, Load, LoadResult, LoadSpec, run_load
-from .report import DrillReport, Expectation, StepReport
+from .report import DrillReport
+from .stepping import StepRecorder, describe
+
+__all__ = ["WAIT_TIMEOUT", "Dest", "DrillContext", "DrillError", "KillOutcome", "describe"]
 
 KILL_TIMEOUT = 10.0
 """Seconds a drill waits for a process it signalled to exit before failing the step (never a hang)."""
@@ -84,7 +86,7 @@ class KillOutcome:
         return [e.name or "?" for e in self.events if e.kind == "child_started" and e.other is supervisor]
 
 
-class DrillContext:
+class DrillContext(StepRecorder):
     """The drill's hands and eyes on a runtime whose default system (or a user's tree) is running.
 
     The drill runs as an attached process (`me`), so it can monitor, link and
@@ -102,16 +104,12 @@ class DrillContext:
         live: bool = False,
         on_affected: Callable[[Sequence[Pid]], None] | None = None,
     ) -> None:
+        super().__init__(report, root)
         self.rt = rt
         self.me = me
-        self.report = report
-        self.root = root
         self.live = live  # running inside the app, next to the workload: global counts are not exact
         self._on_affected = on_affected
         self.root_pid = rt.whereis(root)  # the root when the drill began, watched by `wait_root_exit`
-        self.current_step: StepReport | None = None  # the innermost open step (checks without one go to "checks")
-        self.failed_with: BaseException | None = None  # an error a step recorded and let through (the drill ends)
-        self.interrupted: StepReport | None = None  # the innermost step a cancellation (the deadline) went through
         self._events: list[RuntimeEvent] = []
         self._unsubscribe = rt.subscribe(self._events.append)
         self._causes = CauseCatcher().install()
@@ -122,6 +120,14 @@ class DrillContext:
         """Stop recording events and supervisor reports."""
         self._unsubscribe()
         self._causes.uninstall()
+
+    def causes_since(self, mark: int) -> list[str]:
+        """The supervisors' start errors and give-ups caught since `cause_mark()` returned `mark`."""
+        return self._causes.causes[mark:]
+
+    def cause_mark(self) -> int:
+        """A mark for `causes_since`."""
+        return len(self._causes.causes)
 
     async def cleanup(self) -> None:
         """Leave the runtime as a drill found it: stop its loads, resume what it suspended (idempotent)."""
@@ -136,64 +142,6 @@ class DrillContext:
                     await self.rt.resume(pid)
                 except ObserverError:
                     continue  # it died meanwhile or is stuck: nothing left to resume
-
-    # -- steps and expectations --------------------------------------------------
-
-    @asynccontextmanager
-    async def step(self, name: str) -> AsyncIterator[StepReport]:
-        """A named step; runtime errors, timeouts and failed asserts inside it fail the step, not the drill.
-
-        Any other exception is recorded as the step's error and goes on up (the drill ends).
-        The supervisors' start errors and give-ups during the step are kept as its `causes`.
-        """
-        step = StepReport(name)
-        self.report.steps.append(step)
-        outer, self.current_step = self.current_step, step
-        first_cause = len(self._causes.causes)
-        started = time.perf_counter()
-        try:
-            yield step
-        except (ObserverError, TimeoutError, AssertionError) as error:
-            step.error = describe(error)
-        except Exception as error:
-            step.error = describe(error)
-            self.failed_with = error
-            raise
-        except asyncio.CancelledError:
-            if self.interrupted is None:
-                self.interrupted = step
-            raise
-        finally:
-            step.seconds = time.perf_counter() - started
-            step.causes.extend(_counted(self._causes.causes[first_cause:]))
-            self.current_step = outer
-
-    def check(self, description: str, passed: bool, expected: Any = True, actual: Any = None) -> bool:
-        """Record one expectation in the open step (a step named "checks" when none is open)."""
-        return self.expect(self._step_for_checks(), description, passed, expected,
-                           passed if actual is None else actual)
-
-    def check_equal(self, description: str, expected: Any, actual: Any) -> bool:
-        """Record in the open step that `actual` should equal `expected` (TOML shapes: see `values`)."""
-        return self.expect(self._step_for_checks(), description, values.equal(expected, actual), expected, actual)
-
-    def _step_for_checks(self) -> StepReport:
-        if self.current_step is not None:
-            return self.current_step
-        loose = next((step for step in self.report.steps if step.name == "checks"), None)
-        if loose is None:
-            loose = StepReport("checks")
-            self.report.steps.append(loose)
-        return loose
-
-    def expect(self, step: StepReport, description: str, passed: bool, expected: Any, actual: Any) -> bool:
-        """Record one expectation; returns whether it held."""
-        step.expectations.append(Expectation(description, bool(passed), _show(expected), _show(actual)))
-        return bool(passed)
-
-    def expect_equal(self, step: StepReport, description: str, expected: Any, actual: Any) -> bool:
-        """Record that `actual` should equal `expected`."""
-        return self.expect(step, description, expected == actual, expected, actual)
 
     def highlight(self, pids: Sequence[Pid]) -> None:
         """Tell a live observer which processes this step affects."""
@@ -518,24 +466,3 @@ class DrillContext:
             for ref in refs:
                 self.me.demonitor(ref, flush=True)
         return reasons
-
-
-def describe(error: BaseException) -> str:
-    """An error as a step shows it: `Type: message`."""
-    return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
-
-
-def _counted(lines: Sequence[str]) -> list[str]:
-    """`lines` without repeats, each repeated one marked with its count (a restart retried 3 times: x3)."""
-    counts: dict[str, int] = {}
-    for line in lines:
-        counts[line] = counts.get(line, 0) + 1
-    return [line if count == 1 else f"{line} (x{count})" for line, count in counts.items()]
-
-
-def _show(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, (list, tuple)) and all(isinstance(item, str) for item in value):
-        return "[" + ", ".join(value) + "]"
-    return repr(value)
