@@ -54,8 +54,12 @@ logger = logging.getLogger("observer.remote")
 
 T = TypeVar("T")
 
-HELLO_PROBE = 0.05
+HELLO_PROBE = 0.02
 """How long `hello` waits for the runtime's loop before it reports the loop blocked."""
+STALLS_PROBE = 0.25
+"""How long `stalls` waits for the runtime's loop (so that a stall that just ended is finished)..."""
+STALLS_PROBE_BLOCKED = 0.05
+"""... and how long while the watchdog holds it blocked (the ongoing stall is then the answer)."""
 READ_DEADLINE = 2.0
 """How long a read (snapshot, inspect, stalls) waits for the runtime's loop."""
 CONTROL_DEADLINE = 30.0
@@ -170,6 +174,7 @@ class _Serving:
         unix = _bind_unix(path)
         self._socket_inode = os.stat(path).st_ino
         tcp_sock: socket.socket | None = None
+        side: RuntimeSide | None = None
         token, written = self._token, None
         try:
             if self._tcp is not None:
@@ -186,6 +191,8 @@ class _Serving:
             unix.close()
             if tcp_sock is not None:
                 tcp_sock.close()
+            if side is not None:
+                side.close()
             self._remove_files(path, written)
             raise
         try:
@@ -335,6 +342,9 @@ class _EndpointThread:
             loop.run_until_complete(self._serve())
         finally:
             loop.close()
+            self._unix.close()  # closed already by its server, unless the server never started
+            if self._tcp is not None:
+                self._tcp.close()
             if not self._started.done():
                 self._started.set_exception(EndpointError("the endpoint's thread stopped before it listened"))
             if not self._done.done():
@@ -598,8 +608,10 @@ class _Session:
 
     async def _stalls(self, request: wire.Request) -> list[dict[str, Any]]:
         host = self._host
+        watchdog = host.watchdog
+        probe = STALLS_PROBE_BLOCKED if watchdog.blocked_for() >= watchdog.threshold else STALLS_PROBE
         with contextlib.suppress(_NoAnswer):  # still blocked: the ongoing stall is part of the answer
-            await host.read(host.side.running, deadline=HELLO_PROBE)  # runs after the pong of a stall that ended
+            await host.read(host.side.running, deadline=probe)  # runs after the pong of a stall that ended
         host.watchdog.poll()
         return [wire.stall_to_wire(stall) for stall in host.watchdog.stalls()]
 
@@ -677,7 +689,7 @@ class _Session:
                         why = "closed"
                         break
                     with contextlib.suppress(_NoAnswer):
-                        if not await host.read(host.side.is_alive, pid, deadline=HELLO_PROBE):
+                        if not await host.read(host.side.is_alive, pid, deadline=TRACE_ALIVE_CHECK):
                             why = "exited"
                             break
                     continue
