@@ -180,6 +180,9 @@ class EventLog(ScrollView, can_focus=True):
                 out.write(json.dumps(entry_record(entry, started_at=self.started_at, wall_offset=offset)) + "\n")
         return target
 
+    def on_mount(self) -> None:
+        self.border_title = "Events"
+
     # -- rendering ----------------------------------------------------------------------------
 
     def render_line(self, y: int) -> Strip:
@@ -223,6 +226,15 @@ class EventLog(ScrollView, can_focus=True):
     def _on_resize(self, event: events.Resize) -> None:
         self._lay_out(self._entries)
 
+    def _on_focus(self, event: events.Focus) -> None:
+        """Focused: the cursor comes onto the first entry in view if it is not in view."""
+        if self._blocks:
+            top = int(self.scroll_offset.y)
+            first, end = self._starts[self._cursor], self._starts[self._cursor + 1]
+            if end <= top or first >= top + self.scrollable_content_region.height:
+                block = _block_index(self._starts, top)
+                self._cursor = block + 1 if self._starts[block] < top and block + 1 < len(self._blocks) else block
+
     async def _on_click(self, event: events.Click) -> None:
         offset = event.get_content_offset(self)
         if offset is None or not self._blocks:
@@ -261,7 +273,8 @@ class EventLog(ScrollView, can_focus=True):
         else:  # not laid out yet: drawn on the first resize
             starts.extend(0 for _ in blocks)
         self._blocks, self._lines, self._starts = blocks, lines, starts
-        self._cursor = max(0, min(len(blocks) - 1 - cursor_from_end, len(blocks) - 1))
+        # The cursor stays on its entry (counted from the oldest end, where nothing arrives); new log: the newest.
+        self._cursor = 0 if not old_blocks else max(0, min(len(blocks) - 1 - cursor_from_end, len(blocks) - 1))
         self.virtual_size = Size(width, max(1, len(lines)))
         if top_from_end is not None and blocks:
             anchor = max(0, min(len(blocks) - 1 - top_from_end, len(blocks) - 1))
@@ -319,6 +332,19 @@ class EventLog(ScrollView, can_focus=True):
             self.scroll_to(y=end - height, animate=False, immediate=True)
         self.refresh()
 
+    def _page(self, direction: int) -> None:
+        """Scroll a page up (-1) or down (1); the cursor goes to the first entry that starts in view."""
+        if not self._blocks:
+            return
+        height = max(1, self.scrollable_content_region.height)
+        top = max(0, min(int(self.scroll_offset.y) + direction * height, max(0, len(self._lines) - height)))
+        self.scroll_to(y=top, animate=False, immediate=True)
+        block = _block_index(self._starts, top)
+        if self._starts[block] < top and block + 1 < len(self._blocks):
+            block += 1  # the first entry that starts in view
+        self._cursor = block
+        self.refresh()
+
     # -- actions ------------------------------------------------------------------------------
 
     def action_cursor_up(self) -> None:
@@ -336,18 +362,6 @@ class EventLog(ScrollView, can_focus=True):
     def action_page_down(self) -> None:
         """Scroll down a page; the cursor goes to the first entry in view."""
         self._page(1)
-
-    def _page(self, direction: int) -> None:
-        if not self._blocks:
-            return
-        height = max(1, self.scrollable_content_region.height)
-        top = max(0, min(int(self.scroll_offset.y) + direction * height, max(0, len(self._lines) - height)))
-        self.scroll_to(y=top, animate=False, immediate=True)
-        block = _block_index(self._starts, top)
-        if self._starts[block] < top and block + 1 < len(self._blocks):
-            block += 1  # the first entry that starts in view
-        self._cursor = block
-        self.refresh()
 
     def action_first(self) -> None:
         """Go to the newest entry."""

@@ -161,6 +161,9 @@ class ProcessList(ScrollView, can_focus=True):
         self._drawn: tuple[object, ...] = ()  # what the last paint showed, line by line after its frame
         self._lines: LRUCache[tuple[object, ...], Strip] = LRUCache(LINE_CACHE)
 
+    def on_mount(self) -> None:
+        self.border_title = "Processes"
+
     # -- public -------------------------------------------------------------------------------
 
     @property
