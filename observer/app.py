@@ -14,13 +14,14 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from rich.text import Text
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.events import Key
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import ContentSwitcher, Footer, Input, Tree
+from textual.widgets import ContentSwitcher, Footer, Input, Tab, Tabs, Tree
 from textual.worker import Worker, WorkerCancelled, WorkerFailed, WorkerState
 
 from observer.host import LagProbe
@@ -70,6 +71,7 @@ class _Session:
     ready: bool = False
     starting: bool = False
     root_exit_noted: Pid | None = None
+    gone_noted: bool = False
     published: Snapshot | None = field(default=None, repr=False)
 
 
@@ -100,6 +102,8 @@ class ObserverApp(App[None]):
         Binding("d", "drills", "Drills"),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("q", "quit", "Quit"),
+        Binding("right_square_bracket", "next_runtime", "Next runtime", key_display="]"),
+        Binding("left_square_bracket", "previous_runtime", "Previous runtime", key_display="[", show=False),
     ]
     """
     | Key(s) | Description |
@@ -115,6 +119,7 @@ class ObserverApp(App[None]):
     | d | Pick a built-in drill and run it live on this runtime. |
     | ? | Help. |
     | q | Quit: stop every process in order, then restore the terminal. |
+    | ] [ | Show the next or previous runtime (attached to several). |
     """
 
     CSS = """
@@ -257,6 +262,9 @@ class ObserverApp(App[None]):
     # -- composing ------------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
+        if len(self._sessions) > 1:
+            yield Tabs(*(Tab(_tab_label(session.source), id=f"tab-{index}")
+                         for index, session in enumerate(self._sessions)), id="runtimes")
         with ContentSwitcher(id="views", initial=self._current.view.id):
             for session in self._sessions:
                 yield session.view
@@ -309,12 +317,29 @@ class ObserverApp(App[None]):
                 self._start_root(session)
             if self._ticking and self._timer is None:
                 self._timer = self.set_interval(self._refresh_interval, self._on_timer)
+        if source.state.phase == "gone" and not session.gone_noted:
+            session.gone_noted = True
+            why = source.state.detail or "it went away"
+            self.notify(f"{source.title} ({source.where}) is gone: {why}", title="runtime gone", severity="warning",
+                        timeout=10)
         header = session.view.header
         header.state = source.state
         header.title = source.title
+        header.where = None if source.local else source.where
         header.read_only = self._read_only or not source.control
+        self._update_tab(session)
         self._publish(session, source.latest)
         self.refresh_bindings()
+
+    def _update_tab(self, session: _Session) -> None:
+        """The node list's entry of a runtime says its name and how it is doing."""
+        if len(self._sessions) == 1:
+            return
+        index = self._sessions.index(session)
+        label = _tab_label(session.source)
+        tab = self.query_one("#runtimes", Tabs).query_one(f"#tab-{index}", Tab)
+        if str(tab.label) != label.plain:
+            tab.label = label
 
     def _start_root(self, session: _Session) -> None:
         """Start the observed tree (again, after its root exited) in a worker."""
@@ -430,7 +455,25 @@ class ObserverApp(App[None]):
 
     @on(Tree.NodeHighlighted)
     def _highlighted(self, event: Tree.NodeHighlighted[Any]) -> None:
-        self._show_detail(self._session_of(event.control))
+        session = self._session_of(event.control)
+        self._show_detail(session)
+        if not session.source.local:
+            self._refresh(session, None)  # its inspection comes with the next fetch
+
+    @on(Tabs.TabActivated, "#runtimes")
+    def _runtime_chosen(self, event: Tabs.TabActivated) -> None:
+        tab_id = event.tab.id or ""
+        index = int(tab_id.rpartition("-")[2]) if tab_id.startswith("tab-") else 0
+        self._show_session(self._sessions[index])
+
+    def _show_session(self, session: _Session) -> None:
+        """Switch the screen to `session`'s view."""
+        if session is self._current:
+            return
+        self._current = session
+        self.query_one("#views", ContentSwitcher).current = session.view.id
+        session.view.supervision_tree.focus()
+        self.refresh_bindings()
 
     @on(SupervisionTree.Opened)
     def _opened(self, event: SupervisionTree.Opened) -> None:
@@ -467,6 +510,8 @@ class ObserverApp(App[None]):
         if action == "restart_system":
             session = self._current
             return session.source.restartable and self._root_exited(session) and not session.starting
+        if action in ("next_runtime", "previous_runtime"):
+            return len(self._sessions) > 1
         return True
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
@@ -628,6 +673,19 @@ class ObserverApp(App[None]):
             session.source.note("R: restarting the system")
             self._start_root(session)
 
+    def action_next_runtime(self) -> None:
+        """Show the next runtime (attached to several)."""
+        self._step_runtime(1)
+
+    def action_previous_runtime(self) -> None:
+        """Show the previous runtime (attached to several)."""
+        self._step_runtime(-1)
+
+    def _step_runtime(self, step: int) -> None:
+        if len(self._sessions) > 1:
+            index = (self._sessions.index(self._current) + step) % len(self._sessions)
+            self.query_one("#runtimes", Tabs).active = f"tab-{index}"
+
     def action_filter(self) -> None:
         """Open the filter bar under the tree."""
         self._current.view.filter_bar.open()
@@ -787,6 +845,22 @@ class ObserverApp(App[None]):
         if self._timer is not None:
             self._timer.stop()
             self._timer = self.set_interval(interval, self._on_timer)
+
+
+def _tab_label(source: Source) -> Text:
+    """``● shop  pid 4242`` for the node list; gone or blocked runtimes say so."""
+    state = source.state
+    if state.phase == "gone":
+        mark, style = "✖", "red"
+    elif state.blocked > 0:
+        mark, style = "◐", "yellow"
+    elif state.phase == "up":
+        mark, style = "●", "green"
+    else:
+        mark, style = "○", "bright_black"
+    where = source.where.removeprefix("attached: ")
+    return Text.assemble((mark, style), f" {source.title} ", (where, "bright_black"),
+                         (" gone" if state.phase == "gone" else "", "red"))
 
 
 def _step_note(at: float, drill: str, step: StepReport) -> DrillStepNote:

@@ -25,6 +25,7 @@ class Command:
 
 
 COMMANDS = MappingProxyType({
+    "attach": Command("observer.commands.attach", "open the app on running services (see ps)"),
     "drill": Command("observer.commands.drill", "run kill-and-observe drills headless"),
     "ps": Command("observer.commands.ps", "list the runtimes you may attach to"),
     "run": Command("observer.commands.run", "host a tree headless, for ps, tree and attach"),

@@ -1,0 +1,161 @@
+"""`observer attach` driven headless against real `observer run` subprocesses (tests/remote's fixtures)."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Callable
+from typing import Any
+
+from rich.text import Text
+from textual.pilot import Pilot
+
+from observer.app import ObserverApp
+from observer.commands.attach import attach_app
+from observer.commands.attach import main as attach_main
+from observer.journal import Cascade, LogNote
+from observer.snapshot import NodeSnapshot, Snapshot
+from observer.source.remote import RemoteSource
+from observer.widgets.status_header import StatusHeader
+from tests.remote.conftest import running, xdg  # noqa: F401  (xdg is a fixture: a private socket directory)
+
+from .helpers import lines, select
+
+DEADLINE = 30.0
+"""Seconds a wait on a subprocess may take (never reached when all is well)."""
+ROUNDS = 200
+
+
+async def fetched(app: ObserverApp, pilot: Pilot[Any], condition: Callable[[Snapshot], bool],
+                  source: RemoteSource | None = None) -> Snapshot:
+    """Tick, and wait for each fetch to arrive, until the snapshot shown satisfies `condition`."""
+    source = source or _remote(app)
+    async with asyncio.timeout(DEADLINE):
+        for _ in range(ROUNDS):
+            done = source.fetched()
+            app.tick()
+            await done.wait()
+            await pilot.pause()
+            snapshot = source.latest
+            if snapshot is not None and condition(snapshot):
+                await pilot.pause()
+                return snapshot
+    raise AssertionError("the condition never held")
+
+
+async def connected(app: ObserverApp, pilot: Pilot[Any]) -> Snapshot:
+    """Wait until the service's tree is shown."""
+    return await fetched(app, pilot, lambda s: s.root is not None and s.root_alive and len(lines(app)) >= 8)
+
+
+def _remote(app: ObserverApp) -> RemoteSource:
+    source = app.source
+    assert isinstance(source, RemoteSource)
+    return source
+
+
+def find(node: NodeSnapshot, label: str) -> NodeSnapshot:
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if current.label == label:
+            return current
+        stack.extend(current.children)
+    raise AssertionError(f"no {label!r}")
+
+
+def header(app: ObserverApp) -> str:
+    content = app.query_one(StatusHeader).content
+    assert isinstance(content, Text)
+    return content.plain
+
+
+async def test_attach_shows_the_services_tree_and_k_restarts_a_worker_with_control(xdg: Any) -> None:  # noqa: F811
+    async with running("--control") as service:
+        app = attach_app([str(service.os_pid)], ticking=False)
+        async with app.run_test(size=(160, 48)) as pilot:
+            first = await connected(app, pilot)
+            assert [line.split(" <")[0] for line in lines(app)][:3] == ["● app", "  ● echo", "  ● hog"]
+            assert f"attached: pid {service.os_pid}" in header(app) and "READ-ONLY" not in header(app)
+            assert app.check_action("kill", ()) is True
+            assert first.root is not None
+            old = find(first.root, "worker_2").pid
+            await select(app, pilot, "worker_2")
+            await pilot.press("k")
+            after = await fetched(app, pilot, lambda s: s.root is not None and find(s.root, "worker_2").pid not in (
+                None, old) and any(isinstance(entry, Cascade) for entry in s.log))
+            assert after.root is not None and find(after.root, "worker_2").restarts == 1
+            assert any(isinstance(entry, LogNote) and entry.text == f"k: exit kill sent to worker_2 {old!r}"
+                       for entry in after.log), "the app's own note is merged into the service's log"
+            await pilot.press("q")
+
+
+async def test_attach_to_a_read_only_service_greys_and_refuses_control(xdg: Any) -> None:  # noqa: F811
+    async with running() as service:
+        app = attach_app([str(service.os_pid)], ticking=False)
+        async with app.run_test(size=(160, 48)) as pilot:
+            before = await connected(app, pilot)
+            assert "READ-ONLY" in header(app)
+            assert app.check_action("kill", ()) is None and app.check_action("drills", ()) is None
+            await select(app, pilot, "echo")
+            await pilot.press("k")
+            after = await fetched(app, pilot, lambda s: True)
+            assert after.restarts == before.restarts == 0
+            assert any("does not allow control" in notification.message for notification in app._notifications)
+
+
+async def test_a_blocked_service_shows_in_the_header_and_its_stall_in_the_log(xdg: Any) -> None:  # noqa: F811
+    async with running() as service:
+        app = attach_app([str(service.os_pid)], ticking=False)
+        async with app.run_test(size=(160, 48)) as pilot:
+            await connected(app, pilot)
+            service.process.send_signal(signal.SIGUSR2)  # hog blocks the service's loop for 1.0 s
+            await service.wait_for_line("blocking")
+            source = _remote(app)
+            async with asyncio.timeout(DEADLINE):
+                while source.state.blocked == 0:
+                    await fetched(app, pilot, lambda s: True)
+            assert "loop blocked" in header(app)
+            await service.wait_for_line("unblocked")
+            after = await fetched(app, pilot, lambda s: any(
+                isinstance(entry, LogNote) and "loop blocked" in entry.text for entry in s.log))
+            assert source.state.blocked == 0 and "loop blocked" not in header(app)
+            [stall] = [entry for entry in after.log if isinstance(entry, LogNote) and "loop blocked" in entry.text]
+            assert "hog_the_loop" in stall.text, "the entry names the blocking function"
+
+
+async def test_two_services_get_a_node_list_and_one_that_exits_is_shown_as_gone(xdg: Any) -> None:  # noqa: F811
+    async with running() as first, running() as second:
+        app = attach_app([str(first.os_pid), str(second.os_pid)], ticking=False)
+        async with app.run_test(size=(160, 48)) as pilot:
+            one, two = (source for source in app.sources if isinstance(source, RemoteSource))
+            await fetched(app, pilot, lambda s: s.root is not None, one)
+            await fetched(app, pilot, lambda s: s.root is not None, two)
+            assert app.source is one
+            await pilot.press("right_square_bracket")
+            assert app.source is two
+            assert f"attached: pid {second.os_pid}" in header_of_shown(app)
+            assert await second.stop() == 0
+            async with asyncio.timeout(DEADLINE):
+                while two.state.phase != "gone":
+                    await fetched(app, pilot, lambda s: True, two)
+            await pilot.pause()
+            assert "GONE" in header_of_shown(app)
+            assert app.source is two and app.is_running, "a runtime that went away is a state, not an error"
+            assert app.check_action("kill", ()) is None
+            await pilot.press("left_square_bracket")
+            assert app.source is one and "GONE" not in header_of_shown(app)
+            await pilot.press("q")
+
+
+def header_of_shown(app: ObserverApp) -> str:
+    view = app.query_one(f"#view-{app.sources.index(app.source)}")
+    content = view.query_one(StatusHeader).content
+    assert isinstance(content, Text)
+    return content.plain
+
+
+def test_attach_to_nothing_is_one_line_and_exit_1(xdg: Any, capsys: Any) -> None:  # noqa: F811
+    assert attach_main(["999999999"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("observer attach: ") and err.count("\n") == 1 and "Traceback" not in err
