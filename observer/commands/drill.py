@@ -42,6 +42,12 @@ def main(argv: list[str]) -> int:
         parser.error("give exactly one of NAME, --all, --file or --list")
     if args.app is not None and not args.file:
         parser.error("--app needs --file (the built-in drills run on the default system)")
+    if args.attach is not None and not args.file:
+        parser.error("--attach needs --file (the built-in drills need the default system in this process)")
+    if args.attach is not None and args.app is not None:
+        parser.error("--attach and --app exclude each other: drill a running service, or start a tree here")
+    if args.token is not None and args.attach is None:
+        parser.error("--token needs --attach")
     if args.list:
         _list(as_json=args.json)
         return 0
@@ -54,7 +60,10 @@ def main(argv: list[str]) -> int:
     except OSError as error:
         return _error(f"cannot write the log {args.log}: {error.strerror}")
     with routed_to(log):  # the crash reports of the faults a drill injects go to --log, never raw to stderr
-        reports = _run(drills, factory, args.start_timeout, args.timeout)
+        if args.attach is not None:
+            reports = _run_attached(drills, args.attach, args.token, args.timeout)
+        else:
+            reports = _run(drills, factory, args.start_timeout, args.timeout)
         # A process that ended by a BaseException (SystemExit, LoopBlocked) leaves its task's error
         # unretrieved, and asyncio reports that when the task is collected: collect now, while the
         # report still goes where --log says (the exception that held the task is gone by now).
@@ -82,6 +91,9 @@ def _parser() -> OneLineParser:
     parser.add_argument("--file", metavar="DRILLS", help="run a drill file: TOML, or Python with drill_* functions "
                         "(see examples/)")
     parser.add_argument("--app", metavar="MODULE:FACTORY", help="run against your tree instead of the default system")
+    parser.add_argument("--attach", metavar="TARGET", help="run the drill file against a running service "
+                        "(an OS pid, a socket path, or HOST:PORT with --token; it needs control)")
+    parser.add_argument("--token", metavar="TOKEN", help="the attached endpoint's token (TCP endpoints need it)")
     parser.add_argument(
         "--start-timeout",
         metavar="SECONDS",
@@ -121,6 +133,20 @@ def _run(
     except LoopBlocked:  # the loop alarm found the loop idle: the factory would not stop when cancelled
         return _error(f"the tree did not start within {start_timeout:g} s, and its factory would not stop "
                       "when cancelled", status=1)
+
+
+def _run_attached(drills: list[Drill], target: str, token: str | None, timeout: float) -> list[DrillReport] | int:
+    """Run the drills against the service at `target`; their reports, or the exit status of a run that could not."""
+    from observer.drills.attached import run_attached  # observer.remote only when attaching
+    from observer.remote import ReadOnly, Unreachable
+
+    try:
+        return asyncio.run(run_attached(drills, target, token=token, timeout=timeout))
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return INTERRUPTED
+    except (Unreachable, ReadOnly) as error:
+        return _error(str(error), status=1)
 
 
 def _list(*, as_json: bool) -> None:

@@ -251,6 +251,10 @@ class DrillContext(StepRecorder):
         """Whether the root the drill began with is still alive."""
         return self.root_pid is not None and self.rt.is_alive(self.root_pid)
 
+    async def root_running(self) -> bool:
+        """`root_alive`, awaitable as the attached context's is."""
+        return self.root_alive()
+
     # -- the default system's services ---------------------------------------------------
 
     async def flood(self, limiter: str, key: str, checks: int) -> int:

@@ -10,14 +10,16 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 from observer.runtime import Pid, Runtime
 from observer.targets import Factory
 
 from .builtin import Drill
-from .context import DrillContext, describe
+from .context import DrillContext
 from .loop_alarm import DrillBlocked, LoopAlarm, LoopBlocked
 from .report import DrillReport, StepReport
+from .stepping import StepRecorder, describe
 
 logger = logging.getLogger("observer.drills")
 
@@ -67,29 +69,42 @@ async def run_drill(
     started = time.perf_counter()
     async with rt.attached(trap_exits=True) as me:
         ctx = DrillContext(rt, me, report, root=root, live=live, on_affected=on_affected)
-        deadline = asyncio.timeout(timeout)
-        try:
-            async with deadline:
-                await drill.run(ctx)
-        except TimeoutError:
-            if not deadline.expired():
-                if not catch:
-                    raise
-                _raised(ctx, TimeoutError("a wait outside any step ran out"))
-            else:
-                _past_deadline(ctx, timeout)
-        except Exception as error:
-            if not catch:
-                raise
-            _raised(ctx, error)
-        finally:
-            ctx.close()
-            await ctx.cleanup()
+        await run_body(drill, ctx, timeout=timeout, catch=catch)
     report.seconds = time.perf_counter() - started
     return report
 
 
-def _past_deadline(ctx: DrillContext, timeout: float | None) -> None:
+async def run_body(drill: Drill, ctx: StepRecorder, *, timeout: float | None, catch: bool) -> None:
+    """Run `drill`'s body on `ctx` within `timeout`, then close the context and clean up after the drill.
+
+    Args:
+        drill: The drill.
+        ctx: A `DrillContext`, or a `RemoteDrillContext` for a drill file run attached (drill files use
+            only what both offer).
+        timeout: Seconds it may run (None: no limit); past them the step it was in fails saying so.
+        catch: An exception its code raises is a failed step (else it goes on up).
+    """
+    deadline = asyncio.timeout(timeout)
+    try:
+        async with deadline:
+            await drill.run(cast(DrillContext, ctx))
+    except TimeoutError:
+        if not deadline.expired():
+            if not catch:
+                raise
+            _raised(ctx, TimeoutError("a wait outside any step ran out"))
+        else:
+            _past_deadline(ctx, timeout)
+    except Exception as error:
+        if not catch:
+            raise
+        _raised(ctx, error)
+    finally:
+        ctx.close()
+        await ctx.cleanup()
+
+
+def _past_deadline(ctx: StepRecorder, timeout: float | None) -> None:
     """The drill ran out of time: the step it was in fails saying so (or a step of its own does)."""
     message = f"the drill did not finish within {timeout:g} s (its --timeout)"
     if ctx.interrupted is not None:
@@ -98,7 +113,7 @@ def _past_deadline(ctx: DrillContext, timeout: float | None) -> None:
         ctx.report.steps.append(StepReport("deadline", error=message))
 
 
-def _raised(ctx: DrillContext, error: BaseException) -> None:
+def _raised(ctx: StepRecorder, error: BaseException) -> None:
     """The drill's code raised `error`: a failed drill, in one line naming where (the traceback goes to the log)."""
     logger.error("drill %r raised", ctx.report.name, exc_info=error)
     where = _user_frame(error)

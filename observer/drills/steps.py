@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from observer.runtime import Pid
 
@@ -14,8 +14,14 @@ from .load import ANY_REPLY, Load
 from .report import StepReport
 from .toml_drill import StepSpec
 
+if TYPE_CHECKING:  # attached drills import observer.remote; a drill in this process need not
+    from .remote_context import RemoteDrillContext
 
-async def run_step(ctx: DrillContext, spec: StepSpec) -> None:
+Context: TypeAlias = "DrillContext | RemoteDrillContext"
+"""A context in this process or attached to a service: steps use only what both offer."""
+
+
+async def run_step(ctx: Context, spec: StepSpec) -> None:
     """Run `spec` (`repeat` times, each round a step of the report, until a round fails)."""
     rounds = spec.repeat
     for round_number in range(1, rounds + 1):
@@ -28,7 +34,7 @@ async def run_step(ctx: DrillContext, spec: StepSpec) -> None:
             return
 
 
-async def _run_round(ctx: DrillContext, fields: dict[str, Any], step: StepReport) -> None:
+async def _run_round(ctx: Context, fields: dict[str, Any], step: StepReport) -> None:
     watched = [*fields.get("expect_restarted", []), *fields.get("expect_unchanged", [])]
     before = await ctx.pids(watched)
     baseline = ctx.monitor_count() if fields.get("expect_monitor_baseline") else 0
@@ -96,7 +102,7 @@ async def _run_round(ctx: DrillContext, fields: dict[str, Any], step: StepReport
         await _root_exit(ctx, fields["expect_root_exit"], waits, step)
 
 
-def _start_load(ctx: DrillContext, table: dict[str, Any], step: StepReport) -> Load:
+def _start_load(ctx: Context, table: dict[str, Any], step: StepReport) -> Load:
     load = ctx.start_load(
         table["call"], table["request"], rate=table["rate"], seconds=table["during_ms"] / 1000,
         timeout=table.get("timeout_ms", 1000) / 1000, reply=table.get("reply", ANY_REPLY),
@@ -106,7 +112,7 @@ def _start_load(ctx: DrillContext, table: dict[str, Any], step: StepReport) -> L
     return load
 
 
-async def _call(ctx: DrillContext, table: dict[str, Any], step: StepReport) -> None:
+async def _call(ctx: Context, table: dict[str, Any], step: StepReport) -> None:
     dest, request = table["dest"], table["request"]
     reply = await ctx.call(dest, request, timeout=table.get("timeout_ms", WAIT_TIMEOUT * 1000) / 1000)
     step.happened.append(f"call {dest} {request!r} -> {reply!r}")
@@ -115,7 +121,7 @@ async def _call(ctx: DrillContext, table: dict[str, Any], step: StepReport) -> N
         ctx.expect(step, f"reply of {dest}", values.equal(expected, reply), expected, values.comparable(reply))
 
 
-async def _wait_for(ctx: DrillContext, table: dict[str, Any], step: StepReport) -> None:
+async def _wait_for(ctx: Context, table: dict[str, Any], step: StepReport) -> None:
     timeout = table.get("timeout_ms", WAIT_TIMEOUT * 1000) / 1000
     began = time.perf_counter()
     if "http" in table:
@@ -128,7 +134,7 @@ async def _wait_for(ctx: DrillContext, table: dict[str, Any], step: StepReport) 
     step.happened.append(f"{seen} after {(time.perf_counter() - began) * 1000:.1f} ms")
 
 
-async def _load_errors(ctx: DrillContext, load: Load | None, most: int, step: StepReport) -> None:
+async def _load_errors(ctx: Context, load: Load | None, most: int, step: StepReport) -> None:
     if load is None:
         raise DrillError("expect_errors_at_most: no load has been started")
     result = await ctx.wait_load(load)
@@ -138,9 +144,9 @@ async def _load_errors(ctx: DrillContext, load: Load | None, most: int, step: St
                f"{result.error_count}" + (f" ({kinds})" if kinds else ""))
 
 
-async def _root_exit(ctx: DrillContext, expected: bool | str, timeout: float, step: StepReport) -> None:
+async def _root_exit(ctx: Context, expected: bool | str, timeout: float, step: StepReport) -> None:
     if expected is False:
-        alive = ctx.root_alive()
+        alive = await ctx.root_running()
         ctx.expect(step, f"the root {ctx.root!r} still runs", alive, "running", "running" if alive else "exited")
         return
     reason = await ctx.wait_root_exit(timeout=timeout)
