@@ -55,6 +55,16 @@ class Server:
     runtime: Runtime
     _process: Process
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Refuse a subclass that would replace the server's own machinery by defining one of its names."""
+        super().__init_subclass__(**kwargs)
+        clashes = sorted(_MACHINERY.intersection(vars(cls)))
+        if clashes:
+            raise TypeError(
+                f"{cls.__qualname__} defines {', '.join(clashes)}, which Server uses for its own loop; "
+                "rename it (a Server subclass keeps its state in other attributes)"
+            )
+
     # -- starting --------------------------------------------------------------
 
     @classmethod
@@ -314,6 +324,9 @@ class Server:
         if proc._parent is not None:
             proc.unlink(proc._parent)
 
+
+_MACHINERY = frozenset({"_serve", "_system", "_suspended", "_unlink_parent", "_exit_stack", "_process"})
+"""Names of Server's internals that a subclass must not define."""
 
 REDACTED: Final = "***"
 """What `Server.format_status` shows in place of a secret's value."""

@@ -1,6 +1,8 @@
-"""Synchronous reads for observers: `Runtime.process_stats` and a supervisor's `restart_intensity_used`."""
+"""Observers and authors: `Runtime.process_stats`, `restart_intensity_used`, and Server names a subclass cannot take."""
 
 from __future__ import annotations
+
+import pytest
 
 from observer.runtime import Down, DynamicSupervisor, Runtime, Server, Supervisor
 
@@ -57,3 +59,11 @@ async def test_a_dynamic_supervisor_reports_its_intensity_too() -> None:
         server = rt.server_of(sup)
         assert isinstance(server, DynamicSupervisor)
         assert server.restart_intensity_used() == 0.0
+
+
+def test_a_server_subclass_cannot_replace_the_servers_loop() -> None:
+    with pytest.raises(TypeError, match="_serve"):
+
+        class Clash(Server):
+            async def _serve(self) -> None:  # a user's own "serve" helper, named like the loop
+                pass
