@@ -283,6 +283,7 @@ class DynamicSupervisor(Server):
             pid, _ = await start_child_process(self._process, child.spec)
         except StartFailed as failure:
             reports.start_error(self.pid, child.spec.id, failure.reason)
+            emit_child_event(self.runtime, "start_failed", self.pid, self.pid, child.spec.id, failure.reason)
             child.pid = RESTARTING
             self._restarting[last_pid] = key
             self.runtime.generation += 1

@@ -99,7 +99,8 @@ class RuntimeEvent:
     `reason` the restart count), and supervisor events (`other` is the
     supervisor, `name` the child id): "restart_began" (`pid` is the child
     that died, `reason` why), "child_stopped" (`reason`), "child_started",
-    "restart_ended" — a cascade is everything between a began and its ended.
+    "restart_ended" — a cascade is everything between a began and its ended — and
+    "start_failed" (`pid` is the supervisor too, `reason` why the child's start failed).
     """
 
     kind: str

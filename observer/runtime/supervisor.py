@@ -163,6 +163,7 @@ class Supervisor(Server):
                 await self._start(child)
             except StartFailed as failure:
                 reports.start_error(self.pid, spec.id, failure.reason)
+                emit_child_event(self.runtime, "start_failed", self.pid, self.pid, spec.id, failure.reason)
                 del self._children[spec.id]
                 await self._stop_all()
                 raise Exit(("failed_to_start_child", spec.id, failure.reason)) from None
@@ -331,6 +332,7 @@ class Supervisor(Server):
                 await self._start(member)
             except StartFailed as failure:
                 reports.start_error(self.pid, member.spec.id, failure.reason)
+                emit_child_event(self.runtime, "start_failed", self.pid, self.pid, member.spec.id, failure.reason)
                 member.pid = RESTARTING
                 self.runtime.generation += 1
                 retry_after_a_loop_turn(self._process, _RetryRestart(member.spec.id))

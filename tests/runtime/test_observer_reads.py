@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from observer.runtime import Down, DynamicSupervisor, Runtime, Server, Supervisor
+from observer.runtime import Down, DynamicSupervisor, Runtime, RuntimeEvent, Server, Supervisor
 
 
 class Sink(Server):
@@ -67,3 +67,28 @@ def test_a_server_subclass_cannot_replace_the_servers_loop() -> None:
         class Clash(Server):
             async def _serve(self) -> None:  # a user's own "serve" helper, named like the loop
                 pass
+
+
+class Taken(Server):
+    pass
+
+
+async def test_a_failed_restart_is_an_observation_event_with_its_reason() -> None:
+    async with Runtime() as rt, rt.attached() as me:
+        events: list[RuntimeEvent] = []
+        rt.subscribe(events.append)
+        sup = await Supervisor.start_link(rt, [Taken.child_spec(id="w", name="w")], max_restarts=100)
+        old = rt.whereis("w")
+        assert old is not None
+        ref = me.monitor(old)
+        rt.exit(old, "kill")
+        await me.receive(lambda m: isinstance(m, Down) and m.ref is ref)
+        rt.register("w", me.pid)  # the restart's start_link now finds its name taken
+        children = await Supervisor.which_children(rt, sup)
+        assert children[0].pid == "restarting"
+        await Supervisor.terminate_child(rt, sup, "w")  # ends the restart loop
+        await Supervisor.count_children(rt, sup)  # and lets the queued events be delivered
+        failed = [event for event in events if event.kind == "start_failed"]
+        assert failed, [event.kind for event in events]
+        assert failed[0].pid is sup and failed[0].other is sup and failed[0].name == "w"
+        assert "w" in str(failed[0].reason)
