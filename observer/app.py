@@ -47,6 +47,8 @@ REFRESH_STEPS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0)
 """The refresh intervals `+` and `-` step through, in seconds."""
 DESTRUCTIVE = frozenset({"kill", "kill_with_reason", "terminate", "restart", "drills"})
 """Actions that change the runtime: greyed and refused without control (drills kill processes)."""
+LAG_NOTED = 0.25
+"""A timer this late (seconds) means the loop was blocked: a hosted runtime's log says so, and the worst so far."""
 AFFECTED_LINGER_SECONDS = 5.0
 """How long, on the app's clock, the processes a drill touched stay highlighted after it ended
 (most drills take milliseconds: long enough for a person to see what it touched)."""
@@ -179,6 +181,7 @@ class ObserverApp(App[None]):
         self._timer: Timer | None = None
         self._paused = False
         self._lag = LagProbe(refresh_interval)
+        self._worst_lag: tuple[float, float] | None = None  # the longest block seen, and when it ended (time.time)
         self._drill: Drill | None = None  # the drill running live, if one is
         self._drill_session: _Session | None = None  # the session it runs on
         self._drill_started = 0.0  # when it started, on time.perf_counter (as the drill runner times drills)
@@ -376,8 +379,23 @@ class ObserverApp(App[None]):
 
     def _on_timer(self) -> None:
         lag = self._lag.tick(self._clock())
+        if lag >= LAG_NOTED:
+            self._note_lag(lag)
         if not self._paused:
             self.tick(loop_lag=lag)
+
+    def _note_lag(self, lag: float) -> None:
+        """The app's (and a hosted runtime's) loop was blocked: log how long and when, and the worst so far."""
+        ended = time.time()
+        worst = self._worst_lag
+        if worst is None or lag >= worst[0]:
+            worst = self._worst_lag = (lag, ended)
+        text = f"event loop blocked {units.duration(lag)} (the app's timer ran that late), until {_wall(ended)}"
+        text += "; the worst so far" if worst[1] == ended else f"; the worst so far: {units.duration(worst[0])} " \
+                                                               f"until {_wall(worst[1])}"
+        for session in self._sessions:
+            if session.source.local:
+                session.source.note(text, "warning")
 
     def _view_of(self, session: _Session) -> View:
         tree = session.view.supervision_tree
@@ -845,6 +863,11 @@ class ObserverApp(App[None]):
         if self._timer is not None:
             self._timer.stop()
             self._timer = self.set_interval(interval, self._on_timer)
+
+
+def _wall(at: float) -> str:
+    """A wall-clock time as ``21:04:05``."""
+    return time.strftime("%H:%M:%S", time.localtime(at))
 
 
 def _tab_label(source: Source) -> Text:

@@ -6,7 +6,7 @@ import argparse
 import contextlib
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .logs import open_log, routed_to
 from .parsing import MIN_REFRESH, OneLineParser, app_target, load_app_factory, refresh_seconds, seconds
@@ -51,17 +51,18 @@ def main(argv: list[str], commands: Mapping[str, str] = MappingProxyType({})) ->
     return 0
 
 
-def run_app(factory: Factory | None, *, read_only: bool, refresh_interval: float) -> None:
+def run_app(factory: Factory | None, *, read_only: bool, refresh_interval: float, **options: Any) -> None:
     """Run the terminal app until the user quits.
 
     Args:
         factory: Starts the tree to observe; None for the default system.
         read_only: Disable every key that changes the runtime.
         refresh_interval: Seconds between snapshots.
+        **options: More of `ObserverApp`'s options (``start_timeout``, ``confirm_kill``).
     """
     from observer.app import ObserverApp  # textual loads only when the app runs
 
-    ObserverApp(factory=factory, read_only=read_only, refresh_interval=refresh_interval).run()
+    ObserverApp(factory=factory, read_only=read_only, refresh_interval=refresh_interval, **options).run()
 
 
 def _stored_default_system(parser: OneLineParser, path: str) -> Factory:

@@ -193,7 +193,7 @@ class Source(ABC):
 
     @abstractmethod
     def trace(self, pid: Pid, limit: int) -> AsyncIterator[TraceEvent]:
-        """The next `limit` messages `pid` receives and handles; ends by itself (or when closed)."""
+        """The next `limit` messages `pid` receives and handles, traced from now; ends by itself (or when closed)."""
 
     # -- drills -----------------------------------------------------------------------------------------
 

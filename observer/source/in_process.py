@@ -293,8 +293,13 @@ class InProcessSource(Source):
         """`Runtime.resume`."""
         await self._require().resume(pid)
 
-    async def trace(self, pid: Pid, limit: int) -> AsyncIterator[TraceEvent]:
-        """`Runtime.trace` as an async iterator: ends after `limit` events, when `pid` exits, or when closed."""
+    def trace(self, pid: Pid, limit: int) -> AsyncIterator[TraceEvent]:
+        """`Runtime.trace`, started now, as an async iterator: it ends after `limit` events, when `pid`
+        exits, or when closed.
+
+        Raises:
+            NoProc: `pid` is not alive.
+        """
         rt = self._require()
         events: asyncio.Queue[TraceEvent | None] = asyncio.Queue()
 
@@ -303,16 +308,12 @@ class InProcessSource(Source):
                 events.put_nowait(None)  # after the events it delivered before it exited (both come via the loop)
 
         unsubscribe = rt.subscribe(on_exit)
-        stop = rt.trace(pid, events.put_nowait, limit=limit)
         try:
-            for _ in range(limit):
-                event = await events.get()
-                if event is None:
-                    return
-                yield event
-        finally:
-            stop()
+            stop = rt.trace(pid, events.put_nowait, limit=limit)
+        except BaseException:
             unsubscribe()
+            raise
+        return _traced(events, limit, stop, unsubscribe)
 
     def _require(self) -> Runtime:
         rt = self._runtime
@@ -367,6 +368,20 @@ def factory_module(factory: Factory) -> str:
     if isinstance(module, str) and module and module != "__main__":
         return module
     return str(getattr(factory, "__name__", "observer"))
+
+
+async def _traced(events: asyncio.Queue[TraceEvent | None], limit: int, stop: Callable[[], None],
+                  unsubscribe: Callable[[], None]) -> AsyncIterator[TraceEvent]:
+    """The events of one trace, until `limit` of them, the process's exit (None), or the consumer leaving."""
+    try:
+        for _ in range(limit):
+            event = await events.get()
+            if event is None:
+                return
+            yield event
+    finally:
+        stop()
+        unsubscribe()
 
 
 def _why(error: BaseException) -> str:

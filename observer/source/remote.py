@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import os
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -281,12 +281,13 @@ class RemoteSource(Source):
         """`Connection.resume`."""
         await self._controlled("resume").resume(pid)
 
-    async def trace(self, pid: Pid, limit: int) -> AsyncIterator[TraceEvent]:
-        """`Connection.trace`, over a connection of its own."""
-        conn = self._controlled("trace")
-        async with contextlib.aclosing(conn.trace(pid, limit)) as events:
-            async for event in events:
-                yield event
+    def trace(self, pid: Pid, limit: int) -> AsyncIterator[TraceEvent]:
+        """`Connection.trace`, over a connection of its own (opened when first iterated).
+
+        Raises:
+            ReadOnly: No control (raised now, not when iterated).
+        """
+        return _aclosed(self._controlled("trace").trace(pid, limit))
 
     def _controlled(self, what: str) -> Connection:
         """The connection, for an action.
@@ -336,6 +337,13 @@ class ReadOnlyHere(ObserverError, PermissionError):
         """Say what was refused and why."""
         self.what = what
         super().__init__(f"{what} refused: attached with --read-only")
+
+
+async def _aclosed(events: AsyncGenerator[TraceEvent, None]) -> AsyncIterator[TraceEvent]:
+    """`events`, closed (its trace stopped at once) when the consumer leaves early."""
+    async with contextlib.aclosing(events):
+        async for event in events:
+            yield event
 
 
 def _running(node: NodeSnapshot) -> frozenset[Pid]:
