@@ -86,9 +86,10 @@ def node_label(node: NodeSnapshot, *, flashing: bool = False, vanished: bool = F
         text.append(f" ({node.name})")
     text.append(" ")
     text.append(units.pid(node.pid), PID)
-    if node.strategy is not None:
+    strategy = strategy_label(node.kind, node.strategy)
+    if strategy is not None:
         text.append(" ")
-        text.append(strategy_label(node.kind, node.strategy), STRATEGY)
+        text.append(strategy, STRATEGY)
     if node.restart not in (None, "permanent"):
         text.append(f" {node.restart}", PID)
     if node.restarts:

@@ -84,26 +84,26 @@ COLUMNS = (
     Column("kind", "kind", 7),
     Column("status", "status", 9),
     Column("mailbox", "mailbox", 8, numeric=True),  # room for "mailbox▼"
-    Column("messages_per_s", "msg/s", 7, numeric=True),
-    Column("reductions_per_s", "red/s", 7, numeric=True),
-    Column("restarts", "↻", 4, numeric=True),
+    Column("messages_per_s", "msg/s", 6, numeric=True),
+    Column("reductions_per_s", "red/s", 6, numeric=True),
+    Column("restarts", "↻", 3, numeric=True),
     Column("awaiting", "awaiting", 0),
 )
 """The columns, left to right; number keys 1-9 sort by them in this order."""
 COLUMN_KEYS = tuple(column.key for column in COLUMNS)
-MIN_NAME, MIN_AWAITING, MAX_AWAITING = 8, 6, 28
+MIN_NAME, MIN_AWAITING, MAX_NAME = 8, 8, 40
 
 
 def column_widths(width: int) -> tuple[int, ...]:
     """The width of each column when the list is `width` cells wide (one cell between columns).
 
     The fixed columns keep their widths at any size, so that nothing moves between ticks;
-    name and awaiting share the rest (awaiting at most `MAX_AWAITING`).
+    name and awaiting share the rest: name three fifths, at most `MAX_NAME`, awaiting what is left.
     """
     fixed = sum(column.width for column in COLUMNS) + len(COLUMNS) - 1
     spare = max(MIN_NAME + MIN_AWAITING, width - fixed)
-    awaiting = max(MIN_AWAITING, min(MAX_AWAITING, spare * 2 // 5))
-    name = spare - awaiting
+    name = max(MIN_NAME, min(MAX_NAME, spare * 3 // 5))
+    awaiting = spare - name
     return tuple(name if column.key == "name" else awaiting if column.key == "awaiting" else column.width
                  for column in COLUMNS)
 

@@ -91,8 +91,7 @@ class EventLog(ScrollView, can_focus=True):
             border: round $primary;
         }
         & > .event-log--cursor {
-            background: $boost;
-            text-style: bold;
+            background: $primary 30%;
         }
     }
     """
@@ -397,7 +396,7 @@ class EventLog(ScrollView, can_focus=True):
 def _blocks(entries: Sequence[LogEntry]) -> list[Block]:
     """Entries, oldest first, as blocks: the steps and verdict of one drill run together, in order."""
     blocks: list[Block] = []
-    run: list[LogEntry] = []
+    run: list[DrillStepNote | DrillVerdict] = []
     for entry in entries:
         if isinstance(entry, DrillStepNote | DrillVerdict):
             if run and not _same_run(run[-1], entry):

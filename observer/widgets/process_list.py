@@ -86,6 +86,7 @@ class ProcessList(ScrollView, can_focus=True):
     ProcessList {
         border: round $primary-darken-1;
         border-title-color: $text-primary;
+        padding: 0 1;
         scrollbar-gutter: stable;
         scrollbar-size-vertical: 1;
         &:focus {
@@ -158,7 +159,7 @@ class ProcessList(ScrollView, can_focus=True):
         self._needle = ""  # the filter, lower case
         self._cursor = 0  # the line of the cursor, in display order
         self._cursor_pid: Pid | None = None  # the process the cursor is on (it follows it when the order changes)
-        self._drawn: tuple[object, ...] = ()  # what the last paint showed, line by line after its frame
+        self._drawn: tuple[Any, ...] = ()  # what the last paint showed: its frame, then (row, cursor) per line
         self._lines: LRUCache[tuple[object, ...], Strip] = LRUCache(LINE_CACHE)
 
     def on_mount(self) -> None:
