@@ -203,3 +203,16 @@ async def test_only_new_entries_are_rendered(monkeypatch: pytest.MonkeyPatch) ->
         log.snapshot = snapshot(entries)
         await pilot.pause()
         assert rendered == [entries[-1]]
+
+
+async def test_a_click_chooses_an_entry_and_a_second_click_on_a_crash_opens_it() -> None:
+    app = LogApp()
+    async with app.run_test(size=SIZE) as pilot:
+        log = app.query_one(EventLog)
+        log.snapshot = snapshot((CRASH, LogNote(7.0, "k: exit kill sent")))
+        await pilot.pause()
+        left, top = log.content_region.x - log.region.x, log.content_region.y - log.region.y
+        await pilot.click(EventLog, offset=(left + 2, top + 1))  # the crash, under the note
+        assert log.cursor_block == (CRASH,) and app.opened == []
+        await pilot.click(EventLog, offset=(left + 2, top + 1))
+        assert app.opened == [CRASH]
