@@ -30,6 +30,7 @@ COMMANDS = MappingProxyType({
     "ps": Command("observer.commands.ps", "list the runtimes you may attach to"),
     "run": Command("observer.commands.run", "host a tree headless, for ps, tree and attach"),
     "tree": Command("observer.commands.tree", "print a running service's tree once"),
+    "web": Command("observer.commands.web", "serve the app to web browsers (textual-serve)"),
 })
 """The commands by their first argument; the app command takes everything else."""
 
