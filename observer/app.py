@@ -8,6 +8,7 @@ process (`InProcessSource`), `observer attach` reads services over their endpoin
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -26,18 +27,24 @@ from textual.worker import Worker, WorkerCancelled, WorkerFailed, WorkerState
 
 from observer.host import LagProbe
 from observer.journal import DrillCheck, DrillStepNote, DrillVerdict
+from observer.rates import RateTracker
 from observer.renderables import units
-from observer.runtime import ObserverError, Pid, Runtime
-from observer.snapshot import FOLD_OVER, GROUP_KIND, HostStats, NodeSnapshot, Snapshot
+from observer.renderables.process_table import ProcessRow
+from observer.runtime import Inspection, ObserverError, Pid, Runtime
+from observer.snapshot import FOLD_OVER, GROUP_KIND, HostStats, NodeSnapshot, ProcessSample, Snapshot
 from observer.source import InProcessSource, Source, StartFailed, View
 from observer.source.in_process import START_TIMEOUT
 from observer.targets import Factory
 from observer.widgets.drill_picker import DrillPicker
+from observer.widgets.event_log import EventLog
 from observer.widgets.filter_bar import FilterBar
 from observer.widgets.help_screen import HelpScreen
+from observer.widgets.process_list import ProcessList
 from observer.widgets.reason_prompt import ReasonPrompt
 from observer.widgets.runtime_view import RuntimeView
-from observer.widgets.supervision_tree import NodeData, SupervisionTree
+from observer.widgets.supervision_tree import SupervisionTree
+from observer.widgets.trace_pane import TracePane
+from observer.widgets.traceback_screen import TracebackScreen
 
 if TYPE_CHECKING:
     from observer.drills.builtin import Drill
@@ -45,8 +52,11 @@ if TYPE_CHECKING:
 
 REFRESH_STEPS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0)
 """The refresh intervals `+` and `-` step through, in seconds."""
-DESTRUCTIVE = frozenset({"kill", "kill_with_reason", "terminate", "restart", "drills"})
-"""Actions that change the runtime: greyed and refused without control (drills kill processes)."""
+DESTRUCTIVE = frozenset({"kill", "kill_with_reason", "terminate", "restart", "drills", "suspend", "resume", "trace"})
+"""Actions that change the runtime: greyed and refused without control (drills kill processes; tracing
+changes what the runtime does for the traced process)."""
+TRACE_LIMIT = 100
+"""Messages a trace started with T follows before it stops by itself (`Runtime.trace`'s safety cap)."""
 LAG_NOTED = 0.25
 """A timer this late (seconds) means the loop was blocked: a hosted runtime's log says so, and the worst so far."""
 AFFECTED_LINGER_SECONDS = 5.0
@@ -75,6 +85,37 @@ class _Session:
     root_exit_noted: Pid | None = None
     gone_noted: bool = False
     published: Snapshot | None = field(default=None, repr=False)
+    rates: RateTracker = field(default_factory=RateTracker)
+    suspended: frozenset[Pid] = frozenset()
+    index: _TreeIndex | None = None
+    inspected: tuple[Pid, int, int, float, float, float] | None = None  # pid, its counters, when, its rates
+
+
+@dataclass(frozen=True)
+class _Selection:
+    """The process a key acts on: under the tree's cursor, or the process list's."""
+
+    node: NodeSnapshot
+    parent: NodeSnapshot | None
+    path: tuple[str, ...]
+    vanished: bool = False
+
+
+class _TreeIndex:
+    """Every process a snapshot's tree shows, by pid: its node, supervisor and path; and what to call it."""
+
+    def __init__(self, root: NodeSnapshot | None) -> None:
+        self.root = root
+        self.nodes: dict[Pid, tuple[NodeSnapshot, NodeSnapshot | None, tuple[str, ...]]] = {}
+        self.names: dict[Pid, str] = {}
+        stack: list[tuple[NodeSnapshot, NodeSnapshot | None, tuple[str, ...]]] = (
+            [] if root is None else [(root, None, (root.slot,))])
+        while stack:
+            node, parent, path = stack.pop()
+            if node.pid is not None:
+                self.nodes[node.pid] = (node, parent, path)
+                self.names[node.pid] = node.name or node.label
+            stack.extend((child, node, (*path, child.slot)) for child in node.children)
 
 
 class ObserverApp(App[None]):
@@ -102,6 +143,11 @@ class ObserverApp(App[None]):
         Binding("plus,equals_sign", "faster", "Faster", key_display="+"),
         Binding("minus", "slower", "Slower", key_display="-"),
         Binding("d", "drills", "Drills"),
+        Binding("l", "process_list", "Processes"),
+        Binding("T", "trace", "Trace", key_display="T"),
+        Binding("s", "suspend", "Suspend"),
+        Binding("u", "resume", "Resume"),
+        Binding("c", "copy_pid", "Copy pid"),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("q", "quit", "Quit"),
         Binding("right_square_bracket", "next_runtime", "Next runtime", key_display="]"),
@@ -119,6 +165,10 @@ class ObserverApp(App[None]):
     | p | Pause or resume refreshing. |
     | + - | Refresh faster or slower. |
     | d | Pick a built-in drill and run it live on this runtime. |
+    | l | Show the process list (every process, sortable) instead of the tree, or the tree again. |
+    | T | Trace the selected process: its next 100 messages in and handled. |
+    | s u | Suspend or resume the selected server (its calls queue meanwhile). |
+    | c | Copy the selected process's pid. |
     | ? | Help. |
     | q | Quit: stop every process in order, then restore the terminal. |
     | ] [ | Show the next or previous runtime (attached to several). |
@@ -143,6 +193,7 @@ class ObserverApp(App[None]):
         title: str | None = None,
         ticking: bool = True,
         start_timeout: float = START_TIMEOUT,
+        confirm_kill: bool = False,
     ) -> None:
         """Create the app.
 
@@ -161,6 +212,7 @@ class ObserverApp(App[None]):
             ticking: Take snapshots on a timer; False leaves every tick to `tick()` (tests,
                 screenshots and benchmarks that must see exactly the ticks they take).
             start_timeout: Seconds the factory may take to return the root (hosted runtime).
+            confirm_kill: `k` asks first (the reason prompt, prefilled "kill": enter kills, escape does not).
         """
         super().__init__()
         if source is None:
@@ -175,6 +227,9 @@ class ObserverApp(App[None]):
         self._sessions = [_Session(item, RuntimeView(id=f"view-{index}")) for index, item in enumerate(sources)]
         self._current = self._sessions[0]
         self._read_only = read_only
+        self._confirm_kill = confirm_kill
+        self._tabs: Tabs | None = None
+        self._switcher: ContentSwitcher | None = None
         self._refresh_interval = refresh_interval
         self._clock = clock or time.monotonic
         self._ticking = ticking
@@ -266,9 +321,11 @@ class ObserverApp(App[None]):
 
     def compose(self) -> ComposeResult:
         if len(self._sessions) > 1:
-            yield Tabs(*(Tab(_tab_label(session.source), id=f"tab-{index}")
-                         for index, session in enumerate(self._sessions)), id="runtimes")
-        with ContentSwitcher(id="views", initial=self._current.view.id):
+            self._tabs = Tabs(*(Tab(_tab_label(session.source), id=f"tab-{index}")
+                                for index, session in enumerate(self._sessions)), id="runtimes")
+            yield self._tabs
+        self._switcher = ContentSwitcher(id="views", initial=self._current.view.id)
+        with self._switcher:
             for session in self._sessions:
                 yield session.view
         yield Footer()
@@ -336,11 +393,12 @@ class ObserverApp(App[None]):
 
     def _update_tab(self, session: _Session) -> None:
         """The node list's entry of a runtime says its name and how it is doing."""
-        if len(self._sessions) == 1:
+        tabs = self._tabs
+        if tabs is None:
             return
         index = self._sessions.index(session)
         label = _tab_label(session.source)
-        tab = self.query_one("#runtimes", Tabs).query_one(f"#tab-{index}", Tab)
+        tab = tabs.query_one(f"#tab-{index}", Tab)
         if str(tab.label) != label.plain:
             tab.label = label
 
@@ -398,11 +456,11 @@ class ObserverApp(App[None]):
                 session.source.note(text, "warning")
 
     def _view_of(self, session: _Session) -> View:
-        tree = session.view.supervision_tree
-        data = tree.selected
-        selected = None if data is None else data.node.pid
+        view = session.view
+        selection = self._selection(session)
+        selected = None if selection is None else selection.node.pid
         affected = self._affected_now() if session is self._drill_session else frozenset()
-        return View(opened=tree.opened, affected=affected, selected=selected)
+        return View(opened=view.supervision_tree.opened, affected=affected, selected=selected, table=view.list_shown)
 
     def _refresh(self, session: _Session, loop_lag: float | None) -> None:
         """Ask `session`'s source for a fresh snapshot and draw the newest one it has."""
@@ -431,6 +489,11 @@ class ObserverApp(App[None]):
         view.buckets_panel.snapshot = snapshot
         view.event_log.snapshot = snapshot
         view.host_panel.snapshot = snapshot
+        if session.suspended:
+            session.suspended = frozenset(pid for pid in session.suspended if session.source.is_alive(pid))
+        view.supervision_tree.mark_suspended(session.suspended)
+        if view.list_shown:
+            view.process_list.rows = self._rows(session, snapshot)
         self._show_detail(session)
 
     def _note_root_exit(self, session: _Session, snapshot: Snapshot) -> bool:
@@ -448,15 +511,76 @@ class ObserverApp(App[None]):
         self.refresh_bindings()
         return True
 
-    def _show_detail(self, session: _Session) -> None:
+    def _rows(self, session: _Session, snapshot: Snapshot) -> tuple[ProcessRow, ...]:
+        """The process list's rows: the snapshot's table, with rates and the names the tree knows."""
+        selection = self._selection(session)
+        awaiting = None
+        if selection is not None and selection.node.pid is not None:
+            inspection = session.source.inspection(selection.node.pid)
+            awaiting = (selection.node.pid, None if inspection is None else inspection.awaiting)
+        return session.rates.rows(snapshot.processes, snapshot.taken_at, names=self._index(session).names,
+                                  suspended=session.suspended, awaiting=awaiting)
+
+    def _index(self, session: _Session) -> _TreeIndex:
+        """The latest snapshot's tree by pid (built again only when the tree changed)."""
+        snapshot = session.source.latest
+        root = None if snapshot is None else snapshot.root
+        index = session.index
+        if index is None or index.root is not root:
+            index = session.index = _TreeIndex(root)
+        return index
+
+    def _selection(self, session: _Session) -> _Selection | None:
+        """The process under the cursor of what is shown: the process list's, or the tree's."""
         view = session.view
+        if view.list_shown:
+            pid = view.process_list.cursor_pid
+            if pid is None:
+                return None
+            found = self._index(session).nodes.get(pid)
+            if found is not None:
+                return _Selection(*found)
+            return _Selection(_lone_node(pid, session.source.latest), None, (repr(pid),))
         tree = view.supervision_tree
         data = tree.selected
+        if data is None:
+            return None
+        return _Selection(data.node, tree.selected_parent, data.path, data.vanished)
+
+    def _show_detail(self, session: _Session) -> None:
+        """The process panel shows the selected process: its figures, inspection and rates, read for it only."""
+        view = session.view
         panel = view.process_panel
-        if data is None or data.node.kind == GROUP_KIND or session.source.latest is None:
-            panel.detail = None
+        selection = self._selection(session)
+        source = session.source
+        if selection is None or selection.node.kind == GROUP_KIND or source.latest is None:
+            panel.show(None)
             return
-        panel.detail = session.source.detail(data.node, tree.selected_parent, vanished=data.vanished)
+        node = selection.node
+        detail = source.detail(node, selection.parent, vanished=selection.vanished)
+        inspection = None if node.pid is None or selection.vanished else source.inspection(node.pid)
+        panel.show(detail, inspection, self._selected_row(session, node, inspection))
+
+    def _selected_row(self, session: _Session, node: NodeSnapshot, inspection: Inspection | None) -> ProcessRow | None:
+        """The selected process as a process-list row, its rates from its successive inspections."""
+        if inspection is None or node.pid is None:
+            return None
+        info = inspection.info
+        snapshot = session.source.latest
+        at = 0.0 if snapshot is None else snapshot.taken_at
+        messages, reductions = 0.0, 0.0
+        last = session.inspected
+        if last is not None and last[0] is info.pid:
+            _, messages_in, handled, then, messages, reductions = last
+            if at > then:
+                messages = max(0, info.messages_in - messages_in) / (at - then)
+                reductions = max(0, info.reductions - handled) / (at - then)
+            else:
+                at = then  # the same instant: keep the rates it had
+        session.inspected = (info.pid, info.messages_in, info.reductions, at, messages, reductions)
+        status = "suspended" if info.pid in session.suspended else info.status
+        return ProcessRow(info.pid, info.name or node.label, info.kind, status, info.mailbox_size, messages,
+                          reductions, info.restarts, inspection.awaiting)
 
     # -- events -------------------------------------------------------------------------------------------
 
@@ -478,6 +602,37 @@ class ObserverApp(App[None]):
         if not session.source.local:
             self._refresh(session, None)  # its inspection comes with the next fetch
 
+    @on(ProcessList.Highlighted)
+    def _list_highlighted(self, event: ProcessList.Highlighted) -> None:
+        session = self._session_of(event.control)
+        self._show_detail(session)
+        if not session.source.local:
+            self._refresh(session, None)
+
+    @on(ProcessList.Selected)
+    def _list_selected(self, event: ProcessList.Selected) -> None:
+        """Enter on a process in the list: show it in the tree."""
+        session = self._session_of(event.control)
+        view = session.view
+        view.show_list(False)
+        if not view.supervision_tree.move_to_pid(event.pid):
+            self.notify(f"{event.pid!r} is not drawn in the tree (inside a folded supervisor?)", severity="warning")
+
+    @on(TracePane.Closed)
+    def _trace_closed(self, event: TracePane.Closed) -> None:
+        session = self._session_of(event.control)
+        self.workers.cancel_group(self, "trace")
+        pane = session.view.trace_pane
+        pane.remove_class("-shown")
+        (session.view.process_list if session.view.list_shown else session.view.supervision_tree).focus()
+
+    @on(EventLog.CrashOpened)
+    def _crash_opened(self, event: EventLog.CrashOpened) -> None:
+        entry = event.entry
+        by = entry.supervisor_label or repr(entry.supervisor)
+        title = f"{entry.child} {entry.pid!r} crashed ({units.reason(entry.reason)}), restarted by {by}"
+        self.push_screen(TracebackScreen(title, entry.traceback))
+
     @on(Tabs.TabActivated, "#runtimes")
     def _runtime_chosen(self, event: Tabs.TabActivated) -> None:
         tab_id = event.tab.id or ""
@@ -489,7 +644,8 @@ class ObserverApp(App[None]):
         if session is self._current:
             return
         self._current = session
-        self.query_one("#views", ContentSwitcher).current = session.view.id
+        if self._switcher is not None:
+            self._switcher.current = session.view.id
         session.view.supervision_tree.focus()
         self.refresh_bindings()
 
@@ -548,18 +704,18 @@ class ObserverApp(App[None]):
 
     # -- acting through the source ---------------------------------------------------------------------------
 
-    def _selected_running(self, verb: str) -> NodeData | None:
-        """The selected node if it has a live process; otherwise say why not."""
+    def _selected_running(self, verb: str) -> _Selection | None:
+        """The selected process if it is alive; otherwise say why not."""
         session = self._current
-        data = session.view.supervision_tree.selected
-        if data is None or session.source.latest is None:
-            self.notify(f"nothing to {verb}: select a process in the tree", severity="warning")
+        selection = self._selection(session)
+        if selection is None or session.source.latest is None or selection.node.kind == GROUP_KIND:
+            self.notify(f"nothing to {verb}: select a process", severity="warning")
             return None
-        pid = data.node.pid
-        if pid is None or not session.source.is_alive(pid):
-            self.notify(f"cannot {verb} {data.node.label}: it is not running", severity="warning")
+        pid = selection.node.pid
+        if pid is None or selection.vanished or not session.source.is_alive(pid):
+            self.notify(f"cannot {verb} {selection.node.label}: it is not running", severity="warning")
             return None
-        return data
+        return selection
 
     def _send_exit(self, pid: Pid, label: str, reason: str, key: str) -> None:
         source = self._current.source
@@ -596,8 +752,8 @@ class ObserverApp(App[None]):
 
     @work(group="admin", exit_on_error=False)
     async def _act(self, session: _Session, what: str, done: str, call: Awaitable[Any], *,
-                   new_pid: bool = False) -> None:
-        """Await one action of a source; log what it did, or say why it failed."""
+                   new_pid: bool = False, then: Callable[[], None] | None = None) -> None:
+        """Await one action of a source; log what it did (and run `then`), or say why it failed."""
         source = session.source
         try:
             result = await call
@@ -608,6 +764,8 @@ class ObserverApp(App[None]):
             if new_pid:
                 done += f", now {result!r}" if isinstance(result, Pid) else " (its start returned ignore)"
             source.note(done)
+            if then is not None:
+                then()
         self._refresh(session, None)
 
     def _named_nodes(self) -> list[tuple[NodeSnapshot, NodeSnapshot | None, tuple[str, ...]]]:
@@ -650,21 +808,27 @@ class ObserverApp(App[None]):
     # -- actions ---------------------------------------------------------------------------------------------
 
     def action_kill(self) -> None:
-        """Kill the selected process: exit reason "kill", at once, no confirmation."""
-        data = self._selected_running("kill")
-        if data is not None and data.node.pid is not None:
-            self._send_exit(data.node.pid, data.node.label, "kill", "k")
+        """Kill the selected process: exit reason "kill", at once (asks first with --confirm)."""
+        if self._confirm_kill:
+            self._ask_reason("k")
+            return
+        selection = self._selected_running("kill")
+        if selection is not None and selection.node.pid is not None:
+            self._send_exit(selection.node.pid, selection.node.label, "kill", "k")
 
     def action_kill_with_reason(self) -> None:
         """Ask for an exit reason (prefilled "kill"), then send it to the selected process."""
-        data = self._selected_running("kill")
-        if data is None or data.node.pid is None:
+        self._ask_reason("K")
+
+    def _ask_reason(self, key: str) -> None:
+        selection = self._selected_running("kill")
+        if selection is None or selection.node.pid is None:
             return
-        pid, label = data.node.pid, data.node.label
+        pid, label = selection.node.pid, selection.node.label
 
         def chosen(reason: str | None) -> None:
             if reason is not None:
-                self._send_exit(pid, label, reason, "K")
+                self._send_exit(pid, label, reason, key)
 
         self.push_screen(ReasonPrompt(f"{label} {pid!r}"), chosen)
 
@@ -677,12 +841,11 @@ class ObserverApp(App[None]):
         self._admin_selected("restart")
 
     def _admin_selected(self, verb: str) -> None:
-        tree = self._current.view.supervision_tree
-        data = tree.selected
-        if data is None:
-            self.notify(f"nothing to {verb}: select a process in the tree", severity="warning")
+        selection = self._selection(self._current)
+        if selection is None or selection.node.kind == GROUP_KIND:
+            self.notify(f"nothing to {verb}: select a process", severity="warning")
             return
-        self._admin(verb, data.node, tree.selected_parent, data.path)
+        self._admin(verb, selection.node, selection.parent, selection.path)
 
     def action_restart_system(self) -> None:
         """Start the tree again after its root exited."""
@@ -690,6 +853,94 @@ class ObserverApp(App[None]):
         if session.source.restartable and self._root_exited(session) and not session.starting:
             session.source.note("R: restarting the system")
             self._start_root(session)
+
+    def action_process_list(self) -> None:
+        """Show the process list (every process, sortable) instead of the tree, or the tree again."""
+        session = self._current
+        view = session.view
+        shown = not view.list_shown
+        selection = self._selection(session)
+        view.show_list(shown)
+        self._refresh(session, None)
+        if shown and selection is not None and selection.node.pid is not None:
+            view.process_list.move_cursor_to(selection.node.pid)
+        self._show_detail(session)
+
+    def action_trace(self) -> None:
+        """Trace the selected process: its next 100 messages in and handled (T again stops it)."""
+        selection = self._selected_running("trace")
+        if selection is None or selection.node.pid is None:
+            return
+        session = self._current
+        pid, label = selection.node.pid, f"{selection.node.label} {selection.node.pid!r}"
+        pane = session.view.trace_pane
+        if pane.active and pane.pid is pid:  # T again on the traced process stops its trace
+            self.workers.cancel_group(self, "trace")
+            pane.end("stopped with T")
+            return
+        if pane.active:
+            pane.end("stopped: T traced another process")
+        pane.add_class("-shown")
+        pane.begin(pid, label, limit=TRACE_LIMIT, started_at=session.source.now())
+        self._run_trace(session, pid, label)
+
+    @work(group="trace", exclusive=True, exit_on_error=False)
+    async def _run_trace(self, session: _Session, pid: Pid, label: str) -> None:
+        """Feed the trace pane until the trace ends: by itself after its limit, when the process exits, or
+        when the pane is closed (the worker is cancelled, which stops the trace at once)."""
+        pane = session.view.trace_pane
+        try:
+            events = session.source.trace(pid, TRACE_LIMIT)
+        except ObserverError as error:
+            pane.end(f"not traced: {error}")
+            self.notify(f"T: {error}", severity="error")
+            return
+        session.source.note(f"T: tracing {label} (its next {TRACE_LIMIT} messages)")
+        try:
+            async with contextlib.aclosing(events):
+                async for event in events:
+                    pane.record(event)
+        except ObserverError as error:
+            pane.end(f"stopped: {error}")
+            return
+        if pane.pid is pid and pane.active:
+            pane.end("the process exited")
+
+    def action_suspend(self) -> None:
+        """Suspend the selected server: it handles nothing until resumed (its callers' calls queue)."""
+        self._suspend_or_resume("suspend")
+
+    def action_resume(self) -> None:
+        """Resume the selected server that was suspended."""
+        self._suspend_or_resume("resume")
+
+    def _suspend_or_resume(self, verb: str) -> None:
+        selection = self._selected_running(verb)
+        if selection is None or selection.node.pid is None:
+            return
+        session = self._current
+        pid, label = selection.node.pid, f"{selection.node.label} {selection.node.pid!r}"
+        if verb == "suspend":
+            def suspended() -> None:
+                session.suspended = session.suspended | {pid}
+
+            self._act(session, "s", f"s: suspended {label}: it handles nothing until u resumes it",
+                      session.source.suspend(pid), then=suspended)
+        else:
+            def resumed() -> None:
+                session.suspended = session.suspended - {pid}
+
+            self._act(session, "u", f"u: resumed {label}", session.source.resume(pid), then=resumed)
+
+    def action_copy_pid(self) -> None:
+        """Copy the selected process's pid to the clipboard."""
+        selection = self._selection(self._current)
+        pid = None if selection is None else selection.node.pid
+        if pid is None:
+            self.notify("nothing to copy: select a process", severity="warning")
+            return
+        self.copy_to_clipboard(repr(pid))
+        self.notify(f"copied {pid!r} ({selection.node.label if selection else ''})", timeout=3)
 
     def action_next_runtime(self) -> None:
         """Show the next runtime (attached to several)."""
@@ -700,9 +951,9 @@ class ObserverApp(App[None]):
         self._step_runtime(-1)
 
     def _step_runtime(self, step: int) -> None:
-        if len(self._sessions) > 1:
+        if self._tabs is not None:
             index = (self._sessions.index(self._current) + step) % len(self._sessions)
-            self.query_one("#runtimes", Tabs).active = f"tab-{index}"
+            self._tabs.active = f"tab-{index}"
 
     def action_filter(self) -> None:
         """Open the filter bar under the tree."""
@@ -863,6 +1114,17 @@ class ObserverApp(App[None]):
         if self._timer is not None:
             self._timer.stop()
             self._timer = self.set_interval(interval, self._on_timer)
+
+
+def _lone_node(pid: Pid, snapshot: Snapshot | None) -> NodeSnapshot:
+    """A process the tree does not draw (inside a folded supervisor), as a node made from its table row."""
+    sample: ProcessSample | None = None
+    if snapshot is not None:
+        sample = next((row for row in snapshot.processes if row.pid is pid), None)
+    if sample is None:
+        return NodeSnapshot(repr(pid), repr(pid), None, pid, "process", None, None, "running", 0, None)
+    label = sample.name or repr(pid)
+    return NodeSnapshot(label, label, None, pid, sample.kind, None, None, "running", sample.restarts, sample.name)
 
 
 def _wall(at: float) -> str:

@@ -10,7 +10,7 @@ No textual imports here.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
@@ -192,7 +192,7 @@ class Source(ABC):
         """Resume a suspended server."""
 
     @abstractmethod
-    def trace(self, pid: Pid, limit: int) -> AsyncIterator[TraceEvent]:
+    def trace(self, pid: Pid, limit: int) -> AsyncGenerator[TraceEvent, None]:
         """The next `limit` messages `pid` receives and handles, traced from now; ends by itself (or when closed)."""
 
     # -- drills -----------------------------------------------------------------------------------------

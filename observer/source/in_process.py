@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, Callable, Sequence
 from typing import TYPE_CHECKING
 
 from observer.journal import Journal, Level, LogEntry
@@ -293,7 +293,7 @@ class InProcessSource(Source):
         """`Runtime.resume`."""
         await self._require().resume(pid)
 
-    def trace(self, pid: Pid, limit: int) -> AsyncIterator[TraceEvent]:
+    def trace(self, pid: Pid, limit: int) -> AsyncGenerator[TraceEvent, None]:
         """`Runtime.trace`, started now, as an async iterator: it ends after `limit` events, when `pid`
         exits, or when closed.
 
@@ -371,7 +371,7 @@ def factory_module(factory: Factory) -> str:
 
 
 async def _traced(events: asyncio.Queue[TraceEvent | None], limit: int, stop: Callable[[], None],
-                  unsubscribe: Callable[[], None]) -> AsyncIterator[TraceEvent]:
+                  unsubscribe: Callable[[], None]) -> AsyncGenerator[TraceEvent, None]:
     """The events of one trace, until `limit` of them, the process's exit (None), or the consumer leaving."""
     try:
         for _ in range(limit):

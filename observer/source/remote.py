@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import os
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -281,7 +281,7 @@ class RemoteSource(Source):
         """`Connection.resume`."""
         await self._controlled("resume").resume(pid)
 
-    def trace(self, pid: Pid, limit: int) -> AsyncIterator[TraceEvent]:
+    def trace(self, pid: Pid, limit: int) -> AsyncGenerator[TraceEvent, None]:
         """`Connection.trace`, over a connection of its own (opened when first iterated).
 
         Raises:
@@ -339,7 +339,7 @@ class ReadOnlyHere(ObserverError, PermissionError):
         super().__init__(f"{what} refused: attached with --read-only")
 
 
-async def _aclosed(events: AsyncGenerator[TraceEvent, None]) -> AsyncIterator[TraceEvent]:
+async def _aclosed(events: AsyncGenerator[TraceEvent, None]) -> AsyncGenerator[TraceEvent, None]:
     """`events`, closed (its trace stopped at once) when the consumer leaves early."""
     async with contextlib.aclosing(events):
         async for event in events:

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import ContentSwitcher
 
 from observer.widgets.buckets_panel import BucketsPanel
 from observer.widgets.event_log import EventLog
 from observer.widgets.filter_bar import FilterBar
 from observer.widgets.host_panel import HostPanel
 from observer.widgets.monitors_panel import MonitorsPanel
+from observer.widgets.process_list import ProcessList
 from observer.widgets.process_panel import ProcessPanel
 from observer.widgets.status_header import StatusHeader
 from observer.widgets.supervision_tree import SupervisionTree
+from observer.widgets.trace_pane import TracePane
 
 
 class RuntimeView(Vertical):
@@ -31,7 +34,10 @@ class RuntimeView(Vertical):
         & .left {
             width: 3fr;
         }
-        & SupervisionTree {
+        & .switcher, & #tree-pane {
+            height: 1fr;
+        }
+        & SupervisionTree, & ProcessList {
             height: 1fr;
             border: round $primary;
             border-title-color: $text-primary;
@@ -39,6 +45,12 @@ class RuntimeView(Vertical):
         & .right {
             width: 2fr;
             scrollbar-size-vertical: 1;
+        }
+        & TracePane {
+            display: none;
+            &.-shown {
+                display: block;
+            }
         }
         & > .bottom {
             height: 13;
@@ -58,10 +70,14 @@ class RuntimeView(Vertical):
         yield StatusHeader()
         with Horizontal(classes="main"):
             with Vertical(classes="left"):
-                yield SupervisionTree()
-                yield FilterBar()
+                with ContentSwitcher(initial="tree-pane", classes="switcher"):
+                    with Vertical(id="tree-pane"):
+                        yield SupervisionTree()
+                        yield FilterBar()
+                    yield ProcessList(id="process-list")
             with VerticalScroll(classes="right"):
                 yield ProcessPanel()
+                yield TracePane()
                 yield MonitorsPanel()
                 yield BucketsPanel()
         with Horizontal(classes="bottom"):
@@ -80,6 +96,26 @@ class RuntimeView(Vertical):
     def supervision_tree(self) -> SupervisionTree:
         """The supervision tree."""
         return self.query_one(SupervisionTree)
+
+    @property
+    def process_list(self) -> ProcessList:
+        """The process list (shown instead of the tree with `show_list`)."""
+        return self.query_one(ProcessList)
+
+    @property
+    def list_shown(self) -> bool:
+        """Whether the process list is shown instead of the tree."""
+        return self.query_one(".switcher", ContentSwitcher).current == "process-list"
+
+    def show_list(self, shown: bool) -> None:
+        """Show the process list instead of the tree, or the tree again; the shown one gets the focus."""
+        self.query_one(".switcher", ContentSwitcher).current = "process-list" if shown else "tree-pane"
+        (self.process_list if shown else self.supervision_tree).focus()
+
+    @property
+    def trace_pane(self) -> TracePane:
+        """The trace pane (hidden until a trace begins)."""
+        return self.query_one(TracePane)
 
     @property
     def filter_bar(self) -> FilterBar:

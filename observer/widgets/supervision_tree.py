@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from rich.style import Style
 from rich.text import Text
+from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.reactive import var
 from textual.widgets import Tree
@@ -18,6 +20,7 @@ from observer.snapshot import GROUP_KIND, NodeSnapshot, Snapshot
 FLASH_SECONDS = 1.5
 """How long a restarted node stays highlighted, on the runtime clock."""
 GROUP = Style(color="cyan", bold=True)
+SUSPENDED = Style(color="yellow", bold=True)
 
 
 @dataclass(slots=True)
@@ -51,6 +54,19 @@ class SupervisionTree(Tree[NodeData]):
     are drawn highlighted.
     """
 
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "toggle_node", "Open/close"),
+        Binding("right", "open_node", "Open", show=False),
+        Binding("left", "close_node", "Close", show=False),
+    ]
+    """
+    | Key(s) | Description |
+    | :- | :- |
+    | enter, space | Open or close the supervisor under the cursor. |
+    | right | Open it (on an open one: go to its first child). |
+    | left | Close it (on a closed one, or a worker: go up to its supervisor). |
+    """
+
     DEFAULT_CSS = """
     SupervisionTree {
         scrollbar-size-vertical: 1;
@@ -76,6 +92,7 @@ class SupervisionTree(Tree[NodeData]):
         self._shown: set[int] | None = None  # ids of the snapshot nodes the filter lets through
         self._now = 0.0
         self._affected: frozenset[Pid] = frozenset()  # the pids drawn as touched by a drill
+        self._suspended: frozenset[Pid] = frozenset()  # the pids drawn as suspended by the app
 
     # -- public ---------------------------------------------------------------------------
 
@@ -96,6 +113,26 @@ class SupervisionTree(Tree[NodeData]):
         node = self.cursor_node
         parent = None if node is None else node.parent
         return None if parent is None or parent.data is None else parent.data.node
+
+    def mark_suspended(self, pids: frozenset[Pid]) -> None:
+        """Draw these processes as suspended (the app suspended them), and no others."""
+        changed = pids ^ self._suspended
+        self._suspended = pids
+        if changed:
+            self._relabel_pids(changed)
+
+    def move_to_pid(self, pid: Pid) -> bool:
+        """Put the cursor on the node of `pid` (opening its supervisors); return whether the tree shows it."""
+        for node in self._tree_nodes.values():
+            data = node.data
+            if data is not None and data.node.pid is pid:
+                parent = node.parent
+                while parent is not None:
+                    parent.expand()
+                    parent = parent.parent
+                self.move_cursor(node)
+                return True
+        return False
 
     def show_starting(self, failed: str | None = None) -> None:
         """While no tree is shown yet: say that it is starting, or, with `failed`, why it did not start."""
@@ -266,7 +303,8 @@ class SupervisionTree(Tree[NodeData]):
         parent_data = parent.data
         path = (*(() if parent_data is None else parent_data.path), snap.slot)
         data = NodeData(path, snap)
-        label = _label(snap, affected=snap.pid is not None and snap.pid in self._affected)
+        label = _label(snap, affected=snap.pid is not None and snap.pid in self._affected,
+                       suspended=snap.pid is not None and snap.pid in self._suspended)
         data.width = label.cell_len
         node = parent.add(label, data, before=before, expand=_expandable(snap) and not snap.folded,
                           allow_expand=_expandable(snap))
@@ -309,7 +347,8 @@ class SupervisionTree(Tree[NodeData]):
         assert data is not None
         pid = data.node.pid
         label = _label(data.node, flashing=data.flash_until > self._now, vanished=data.vanished,
-                       affected=pid is not None and pid in self._affected)
+                       affected=pid is not None and pid in self._affected,
+                       suspended=pid is not None and pid in self._suspended)
         data.width = label.cell_len
         node.set_label(label)
 
@@ -330,15 +369,43 @@ class SupervisionTree(Tree[NodeData]):
                 self._relabel(node)
 
 
+    # -- actions -------------------------------------------------------------------------------
+
+    def action_open_node(self) -> None:
+        """Open the node under the cursor; on an open one, go to its first child."""
+        node = self.cursor_node
+        if node is None or not node.allow_expand:
+            return
+        if node.is_expanded:
+            if node.children:
+                self.move_cursor(node.children[0])
+        else:
+            node.expand()
+
+    def action_close_node(self) -> None:
+        """Close the node under the cursor; on a closed one (or a worker), go up to its supervisor."""
+        node = self.cursor_node
+        if node is None:
+            return
+        if node.allow_expand and node.is_expanded:
+            node.collapse()
+        elif node.parent is not None:
+            self.move_cursor(node.parent)
+
+
 def _expandable(node: NodeSnapshot) -> bool:
     """Whether a node has children to show: a supervisor, or the "outside the tree" group."""
     return node.is_supervisor or node.kind == GROUP_KIND
 
 
-def _label(node: NodeSnapshot, *, flashing: bool = False, vanished: bool = False, affected: bool = False) -> Text:
-    """A process's label, or the "outside the tree" group's."""
+def _label(node: NodeSnapshot, *, flashing: bool = False, vanished: bool = False, affected: bool = False,
+           suspended: bool = False) -> Text:
+    """A process's label (marked when the app suspended it), or the "outside the tree" group's."""
     if node.kind != GROUP_KIND:
-        return node_label(node, flashing=flashing, vanished=vanished, affected=affected)
+        label = node_label(node, flashing=flashing, vanished=vanished, affected=affected)
+        if suspended and not vanished:
+            label.append(" ⏸ suspended", SUSPENDED)
+        return label
     count = len(node.children)
     return Text.assemble(("◇ outside the tree", GROUP), (f" · {count:,} process{'es' if count != 1 else ''} no "
                                                          "supervisor of this tree holds", PID))
