@@ -4,9 +4,11 @@ No textual imports anywhere below here, and only the standard library besides ob
 """
 
 from .client import Connection, connect
-from .endpoint import Endpoint, serve
+from .endpoint import Endpoint, endpoint_of, serve
 from .errors import Blocked, EndpointError, ReadOnly, RemoteError, Unreachable
+from .failures import StartFailure
 from .stall import Stall
+from .values import RemoteRepr
 
 __all__ = [
     "Blocked",
@@ -15,8 +17,11 @@ __all__ = [
     "EndpointError",
     "ReadOnly",
     "RemoteError",
+    "RemoteRepr",
     "Stall",
+    "StartFailure",
     "Unreachable",
     "connect",
+    "endpoint_of",
     "serve",
 ]

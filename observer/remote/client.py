@@ -2,9 +2,11 @@
 
 ``async with connect(1234) as conn:`` (an OS pid, a socket path, or ``"host:port"`` with a token)
 gives a `Connection`: `hello`, `snapshot` (the same `observer.snapshot.Snapshot` the app draws),
-`stalls`, `inspect`, and — when the service allows control — `kill`, `terminate`, `restart`,
-`suspend`, `resume` and `trace`. Requests go one at a time over one connection; `trace` streams
-over a connection of its own, so snapshots keep coming while it runs.
+`stalls`, `inspect`, `get_state`, `start_failures`, and — when the service allows control —
+`call`, `kill`, `terminate`, `restart`, `suspend`, `resume` and `trace`. Requests go one at a
+time over one connection (the endpoint answers them in order); `trace` streams over a connection
+of its own, so snapshots keep coming while it runs, and `open_another` gives one more connection
+for calls that should be in flight together.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from observer.snapshot import Snapshot
 from . import wire
 from .discovery import pid_alive, socket_dir, socket_path
 from .errors import Blocked, ReadOnly, RemoteError, Unreachable
+from .failures import StartFailure
 from .security import dir_problem, peer_uid
 from .stall import Stall
 
@@ -29,6 +32,8 @@ DEFAULT_TIMEOUT = 5.0
 """Seconds a read (hello, snapshot, stalls, inspect) waits for its answer."""
 CONTROL_TIMEOUT = 35.0
 """Seconds a control request waits (the endpoint allows 30 s for a terminate_child to finish)."""
+CALL_GRACE = 5.0
+"""Seconds past a call's (or a get_state's) own timeout that the client waits for the endpoint's answer."""
 Target = Pid | str
 
 _RAISED_AS_THEMSELVES = frozenset({
@@ -157,8 +162,16 @@ class Connection:
 
     @property
     def control(self) -> bool:
-        """Whether the service allows control (kill, terminate, restart, suspend, resume, trace)."""
+        """Whether the service allows control (kill, terminate, restart, suspend, resume, trace, call)."""
         return bool(self.info.get("control", False))
+
+    async def open_another(self) -> Connection:
+        """One more connection to the same service (its token, and this connection's pids), to close when done.
+
+        Raises:
+            Unreachable: As `connect` says.
+        """
+        return await Connection.open(self._place, self._token, self._timeout, self._pids)
 
     @property
     def closed(self) -> bool:
@@ -229,7 +242,68 @@ class Connection:
         value = await self._request(wire.INSPECT, {"target": wire.target_to_wire(target)}, target=target)
         return wire.inspection_from_wire(value, self._pids)
 
+    async def get_state(self, target: Target, *, timeout: float = 5.0) -> Any:
+        """A server's state in the service (`format_status()`, redacted there), taken between its callbacks.
+
+        Returns:
+            The state as a JSON value (tuples arrive as lists), or a `RemoteRepr` of its repr when it
+            has no JSON form (see `observer.remote.values`).
+
+        Raises:
+            NoProc: It is not alive (or no such name).
+            NotAServer: It is a plain process.
+            CallTimeout: The server did not get to it within `timeout` (it is stuck in a callback).
+            InvalidArgument: `timeout` is not in (0, 300] seconds.
+        """
+        fields = wire.state_request_to_wire(target, timeout)
+        value = await self._request(wire.GET_STATE, fields, target=target,
+                                    timeout=max(self._timeout, timeout + CALL_GRACE))
+        return self._value(value)
+
+    async def start_failures(self, since: int = 0) -> list[StartFailure]:
+        """Why supervisors in the service could not start a child: the latest failure of each child, oldest first.
+
+        Args:
+            since: Only failures newer than this `StartFailure.seq` (0: every one the endpoint keeps).
+        """
+        values = await self._request(wire.START_FAILURES, {"since": since})
+        try:
+            return [wire.start_failure_from_wire(value, self._pids) for value in values]
+        except (wire.WireError, TypeError) as problem:
+            raise Unreachable(f"{self.where}: {problem}") from None
+
     # -- control ----------------------------------------------------------------------------------
+
+    async def call(self, target: Target, request: Any, *, timeout: float = 5.0) -> Any:
+        """Call a server in the service (`Runtime.call` there) and return its reply.
+
+        The request crosses as JSON: lists, dicts with str keys, strings, numbers, booleans and None
+        (a tuple is sent as a list, which a server's ``match`` on ``["get", key]`` accepts too).
+
+        Returns:
+            The reply as a JSON value (tuples arrive as lists), or a `RemoteRepr` of its repr when it
+            has no JSON form.
+
+        Raises:
+            ReadOnly: The service does not allow control (a call can change it).
+            NoProc: It is not alive (or no such name).
+            CallTimeout: No reply within `timeout` seconds.
+            CallExit: The server exited during the call (`reason` is the repr of its exit reason).
+            NotAServer: It is a plain process.
+            InvalidArgument: The request has no JSON form, or `timeout` is not in (0, 300] seconds.
+        """
+        if not self.control:
+            raise ReadOnly(wire.CALL)
+        fields = wire.call_to_wire(target, request, timeout)
+        value = await self._request(wire.CALL, fields, target=target, request=request,
+                                    timeout=max(self._timeout, timeout + CALL_GRACE))
+        return self._value(value)
+
+    def _value(self, value: Any) -> Any:
+        try:
+            return wire.value_from_wire(value)
+        except wire.WireError as problem:
+            raise Unreachable(f"{self.where}: {problem}") from None
 
     async def kill(self, target: Target, reason: str = "kill") -> None:
         """Send an exit signal (``"kill"`` cannot be trapped) to a process: a pid, its text, a name or a path.
@@ -299,7 +373,7 @@ class Connection:
                                    timeout=max(self._timeout, CONTROL_TIMEOUT))
 
     async def _request(self, op: str, fields: dict[str, Any], *, target: Target | None = None,
-                       timeout: float | None = None) -> Any:
+                       request: Any = None, timeout: float | None = None) -> Any:
         async with self._lock:
             if self._closed:
                 raise Unreachable(f"{self.where}: the connection is closed")
@@ -309,20 +383,21 @@ class Connection:
             deadline = asyncio.timeout(seconds)
             try:
                 async with deadline:
-                    return await self._exchange(request_id, op, fields, target)
+                    return await self._exchange(request_id, op, fields, target, request)
             except TimeoutError:
                 if not deadline.expired():
                     raise  # Blocked (a TimeoutError too): the endpoint's answer, not our deadline
                 raise Unreachable(f"{self.where}: no answer to {op} within {seconds:g} s") from None
 
-    async def _exchange(self, request_id: int, op: str, fields: dict[str, Any], target: Target | None) -> Any:
+    async def _exchange(self, request_id: int, op: str, fields: dict[str, Any], target: Target | None,
+                        request: Any) -> Any:
         await self._write(wire.request(request_id, op, **fields))
         while True:
             message = await self._read()
             if message.get("id") != request_id or not ("ok" in message or "error" in message):
                 continue  # the late answer of a request that timed out, or a trace's line: not ours
             if "error" in message:
-                self._raise(message["error"], op, target)
+                self._raise(message["error"], op, target, request)
             return message["ok"]
 
     async def _stream_trace(self, target: Target, limit: int) -> AsyncIterator[TraceEvent]:
@@ -371,7 +446,7 @@ class Connection:
             raise Unreachable(f"{self.where}: the endpoint does not speak the observer wire protocol ({problem})") \
                 from None
 
-    def _raise(self, failure: Any, op: str, target: Target | None) -> None:
+    def _raise(self, failure: Any, op: str, target: Target | None, request: Any = None) -> None:
         """Raise the error an endpoint answered with, as the exception it stands for."""
         kind = failure.get("kind") if isinstance(failure, dict) else None
         message = str(failure.get("message", "")) if isinstance(failure, dict) else str(failure)
@@ -379,6 +454,13 @@ class Connection:
             self._closed = True
         if kind in _UNREACHABLE_KINDS:
             raise Unreachable(f"{self.where}: {message}")
+        if kind == wire.E_UNKNOWN_OP:
+            raise RemoteError(f"{self.where}: the service's endpoint does not know {op!r} (an older observer? "
+                              f"use the same version on both sides): {message}")
+        if isinstance(failure, dict):
+            call_error = wire.call_error_from_wire(failure, target, request, op)
+            if call_error is not None:
+                raise call_error
         if kind == wire.E_READ_ONLY:
             raise ReadOnly(op)
         if kind == wire.E_BLOCKED:

@@ -26,6 +26,7 @@ import sys
 import threading
 import time
 from collections.abc import Awaitable, Callable, Coroutine
+from contextvars import ContextVar
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
@@ -47,7 +48,7 @@ from .security import (
     tokens_match,
     write_token,
 )
-from .service import RuntimeSide
+from .service import CallFailed, RuntimeSide
 from .watchdog import HEARTBEAT, Watchdog
 
 logger = logging.getLogger("observer.remote")
@@ -64,6 +65,8 @@ READ_DEADLINE = 2.0
 """How long a read (snapshot, inspect, stalls) waits for the runtime's loop."""
 CONTROL_DEADLINE = 30.0
 """How long a control action waits (terminate_child waits for the child's shutdown)."""
+CALL_GRACE = 2.0
+"""How long past its own timeout a call or a get_state waits for the runtime's loop before it says blocked."""
 HOST_SAMPLE_SECONDS = 1.0
 TRACE_LIMIT_CAP = 10_000
 TRACE_ALIVE_CHECK = 0.5
@@ -82,7 +85,7 @@ class Endpoint:
         address: The bound TCP ``(host, port)``, or None without TCP.
         token: The TCP token (None without TCP).
         token_path: The file the generated token was written to (None unless it generated one).
-        control: Whether clients may kill, terminate, restart, suspend, resume and trace.
+        control: Whether clients may kill, terminate, restart, suspend, resume, trace and call.
         stall_threshold: Seconds the runtime's loop may not run before the watchdog records a stall.
     """
 
@@ -94,10 +97,45 @@ class Endpoint:
         self.token_path = token_path
         self.control = control
         self.stall_threshold = stall_threshold
+        self._watchdog: Watchdog | None = None  # set once, when its thread is made
 
     def __repr__(self) -> str:
         tcp = "" if self.address is None else f" tcp={self.address[0]}:{self.address[1]}"
         return f"<Endpoint {self.path}{tcp} {'control' if self.control else 'read-only'}>"
+
+    @property
+    def stalls_total(self) -> int:
+        """Stalls of the runtime's loop since the endpoint started, an ongoing one included (it never goes back).
+
+        A read from any thread (a metrics scrape's): one integer the watchdog's thread writes.
+        """
+        watchdog = self._watchdog
+        return 0 if watchdog is None else watchdog.stalls_begun
+
+    @property
+    def loop_lag(self) -> float:
+        """Seconds the latest ping of the runtime's loop took to run; while one is unanswered, how long so far.
+
+        A read from any thread (a metrics scrape's), also while the runtime's loop is blocked.
+        """
+        watchdog = self._watchdog
+        return 0.0 if watchdog is None else max(watchdog.lag, watchdog.blocked_for())
+
+
+_PUBLISHED: ContextVar[tuple[tuple[Runtime, Endpoint], ...]] = ContextVar("observer_remote_published", default=())
+"""The runtimes `serve()` publishes in this context (a task, and the tasks it starts), with their endpoints."""
+
+
+def endpoint_of(rt: Runtime) -> Endpoint | None:
+    """The endpoint that publishes `rt`, if `serve(rt)` was entered in this task (or in the one that started it).
+
+    `observer.metrics` uses it to read the loop's lag and stalls from the endpoint's watchdog
+    instead of starting a probe of its own (as under ``observer run --metrics``).
+    """
+    for served, endpoint in reversed(_PUBLISHED.get()):
+        if served is rt:
+            return endpoint
+    return None
 
 
 def serve(
@@ -122,7 +160,7 @@ def serve(
         tcp: Also listen on TCP at ``(host, port)`` (port 0: any free one); always with a token.
         token: The TCP token; None makes one and writes it next to the socket (mode 0600). A host
             other than loopback needs a token passed here.
-        control: Allow kill, terminate, restart, suspend, resume and trace (read-only otherwise).
+        control: Allow kill, terminate, restart, suspend, resume, trace and call (read-only otherwise).
         stall_threshold: Seconds the runtime's loop may not run before the watchdog records a stall.
         root: The root of the tree to show (default: `observer.remote.service.select_root`).
 
@@ -187,6 +225,7 @@ class _Serving:
             endpoint = Endpoint(path, address, token if tcp_sock is not None else None, written, self._control,
                                 self._stall_threshold)
             thread = _EndpointThread(endpoint, side, loop, threading.get_ident(), unix, tcp_sock)
+            endpoint._watchdog = thread.watchdog
         except BaseException:
             unix.close()
             if tcp_sock is not None:
@@ -202,6 +241,7 @@ class _Serving:
             self._remove_files(path, written)
             raise
         self._side, self._thread, self._endpoint = side, thread, endpoint
+        _PUBLISHED.set((*_PUBLISHED.get(), (self._rt, endpoint)))
         return endpoint
 
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
@@ -209,6 +249,7 @@ class _Serving:
         thread, side, endpoint = self._thread, self._side, self._endpoint
         if thread is None or side is None or endpoint is None:
             return
+        _PUBLISHED.set(tuple(pair for pair in _PUBLISHED.get() if pair[1] is not endpoint))
         try:
             await asyncio.wait_for(asyncio.wrap_future(thread.stop()), STOP_DEADLINE)
         except TimeoutError:
@@ -467,7 +508,8 @@ class _Session:
             wire.HELLO: self._hello, wire.SNAPSHOT: self._snapshot, wire.STALLS: self._stalls,
             wire.INSPECT: self._inspect, wire.KILL: self._kill, wire.TERMINATE: self._terminate,
             wire.RESTART: self._restart, wire.SUSPEND: self._suspend, wire.RESUME: self._resume,
-            wire.TRACE: self._trace,
+            wire.TRACE: self._trace, wire.CALL: self._call, wire.GET_STATE: self._get_state,
+            wire.START_FAILURES: self._start_failures,
         }
 
     async def run(self) -> None:
@@ -516,6 +558,8 @@ class _Session:
             return await self._fail(request_id, _Fail(wire.E_READ_ONLY, str(refused)))
         except NoProc as missing:
             return await self._fail(request_id, _Fail(wire.E_NOPROC, str(missing), target=str(missing.dest)))
+        except CallFailed as failed:
+            return await self._fail(request_id, _Fail(failed.kind, failed.message, **failed.details))
         except ObserverError as failed:
             return await self._fail(request_id, _Fail(wire.E_ERROR, str(failed), type=type(failed).__name__))
         except ConnectionError:
@@ -614,6 +658,25 @@ class _Session:
             await host.read(host.side.running, deadline=probe)  # runs after the pong of a stall that ended
         host.watchdog.poll()
         return [wire.stall_to_wire(stall) for stall in host.watchdog.stalls()]
+
+    async def _start_failures(self, request: wire.Request) -> list[dict[str, Any]]:
+        since = wire.field(request.fields, "since", int, 0)
+        self._check_running()
+        host = self._host
+        return await host.read(host.side.start_failures, since)
+
+    async def _get_state(self, request: wire.Request) -> dict[str, Any]:
+        target, timeout = wire.state_request_from_wire(request.fields)
+        self._check_running()
+        host = self._host
+        return await host.act(host.side.get_state(target, timeout), deadline=timeout + CALL_GRACE)
+
+    async def _call(self, request: wire.Request) -> dict[str, Any]:
+        self._check_control(wire.CALL)
+        target, message, timeout = wire.call_from_wire(request.fields)
+        self._check_running()
+        host = self._host
+        return await host.act(host.side.call(target, message, timeout), deadline=timeout + CALL_GRACE)
 
     async def _inspect(self, request: wire.Request) -> dict[str, Any]:
         target = wire.target_from_wire(request.fields.get("target"))

@@ -1,9 +1,11 @@
-"""The endpoint's work on the runtime's own loop: the journal, snapshots, finding targets, control actions.
+"""The endpoint's work on the runtime's own loop: the journal, snapshots, finding targets, calls, control actions.
 
 Everything in `RuntimeSide` runs on the runtime's event loop, scheduled there by the endpoint's
-thread (`asyncio.run_coroutine_threadsafe`): small synchronous reads, and the few control actions
-that are calls to a supervisor. Nothing here touches the endpoint's thread, and nothing in the
-endpoint's thread touches the runtime.
+thread (`asyncio.run_coroutine_threadsafe`): small synchronous reads, calls to servers (a client's
+call, a get_state, the control actions that are calls to a supervisor), and the observation
+events it subscribes to (the journal's, and the supervisors' start failures). Nothing here touches
+the endpoint's thread, and nothing in the endpoint's thread touches the runtime: replies, states
+and errors are put in their wire form here, where the values are not changing under the reader.
 """
 
 from __future__ import annotations
@@ -13,18 +15,24 @@ from typing import Any
 
 from observer.journal import Journal, Level
 from observer.runtime import (
+    CallExit,
+    CallTimeout,
     DynamicSupervisor,
     Inspection,
     NoProc,
+    NotAServer,
     NotASupervisor,
     Pid,
     Runtime,
+    RuntimeEvent,
     Supervisor,
     TraceEvent,
 )
 from observer.runtime.spec import Child
 from observer.snapshot import HostStats, NodeSnapshot, Snapshot, SnapshotBuilder
 
+from . import wire
+from .failures import StartFailures
 from .wire import StallRecord, Target
 
 SYSTEM_NAME = "system"
@@ -68,8 +76,18 @@ def child_label(child_id: Any) -> str:
     return child_id if isinstance(child_id, str) else repr(child_id)
 
 
+class CallFailed(Exception):
+    """A call or a get_state failed in the service: the error in its wire form (made on the runtime's loop)."""
+
+    def __init__(self, kind: str, message: str, details: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+        self.details = details
+
+
 class RuntimeSide:
-    """The endpoint's state on the runtime's loop: a journal, a snapshot builder and the chosen root."""
+    """The endpoint's state on the runtime's loop: a journal, start failures, a snapshot builder and the root."""
 
     def __init__(self, rt: Runtime, *, root: Pid | None = None) -> None:
         """Subscribe a journal to `rt` (call this on the runtime's loop).
@@ -83,12 +101,20 @@ class RuntimeSide:
         self._root: Pid | None = None
         self._root_generation = -1
         self.journal = Journal(describe=self._describe)
-        self._unsubscribe = rt.subscribe(self.journal.record)
+        self.failures = StartFailures()
+        self._unsubscribe = rt.subscribe(self._observe)
         self.builder = SnapshotBuilder(rt, self.journal, started_at=rt.clock())
 
     def close(self) -> None:
         """Unsubscribe the journal."""
         self._unsubscribe()
+
+    def _observe(self, event: RuntimeEvent) -> None:
+        """One observation event: into the journal, and a start failure's reason kept (the journal has no entry)."""
+        self.journal.record(event)
+        if event.kind == "start_failed" and event.other is not None:
+            self.failures.record(event.at, event.other, self._describe(event.other)[0], event.name or "?",
+                                 wire.safe_repr(event.reason))  # the repr now: the reason itself is not kept
 
     # -- reads ------------------------------------------------------------------------------------
 
@@ -124,6 +150,40 @@ class RuntimeSide:
 
     def running(self) -> None:
         """Nothing: answering shows the loop runs (and whatever was queued before it has run)."""
+
+    def start_failures(self, since: int) -> list[dict[str, Any]]:
+        """The latest start failure of each supervisor's child newer than `since`, on the wire."""
+        return [wire.start_failure_to_wire(failure) for failure in self.failures.since(since)]
+
+    async def get_state(self, target: Target, timeout: float) -> dict[str, Any]:
+        """`Runtime.get_state` of a live server, on the wire (`wire.value_to_wire`).
+
+        Raises:
+            NoProc: It is not alive.
+            CallFailed: It is no server, or it did not answer within `timeout`.
+        """
+        pid = self._live(target)
+        try:
+            state = await self._rt.get_state(pid, timeout)
+        except (CallTimeout, CallExit, NotAServer) as error:
+            raise CallFailed(*wire.call_error_to_wire(error)) from None
+        return wire.value_to_wire(state)
+
+    async def call(self, target: Target, request: Any, timeout: float) -> dict[str, Any]:
+        """`Runtime.call` of a live server with `request` (a JSON value); its reply on the wire.
+
+        Raises:
+            NoProc: It is not alive (or died before the call reached it).
+            CallFailed: No reply within `timeout`, it exited during the call, or it is no server.
+        """
+        pid = self._live(target)
+        if self._rt.server_of(pid) is None:
+            raise CallFailed(*wire.call_error_to_wire(NotAServer(pid, "a call")))
+        try:
+            reply = await self._rt.call(pid, request, timeout=timeout)
+        except (CallTimeout, CallExit) as error:
+            raise CallFailed(*wire.call_error_to_wire(error)) from None
+        return wire.value_to_wire(reply)
 
     # -- control ----------------------------------------------------------------------------------
 

@@ -33,8 +33,10 @@ _PROCESS_TASK = re.compile(r"<0\.(\d+)\.0>")
 class Watchdog:
     """Pings the runtime's loop from the endpoint's thread and records when it stopped answering.
 
-    Every method but `_pong` runs in the endpoint's thread; `_pong` runs on the runtime's loop and
-    only stores one tuple (an atomic attribute write), which the endpoint's thread reads.
+    Every method but `_pong`, `blocked_for`, `lag` and `stalls_begun` runs in the endpoint's thread;
+    `_pong` runs on the runtime's loop and only stores one tuple (an atomic attribute write), which
+    the endpoint's thread reads. `blocked_for`, `lag` and `stalls_begun` may be read from any thread
+    (a metrics scrape's): each reads attributes that are replaced whole, never changed in place.
     """
 
     def __init__(
@@ -73,8 +75,9 @@ class Watchdog:
         self._on_stall = on_stall
         self._stalls: deque[StallRecord] = deque(maxlen=keep)
         self._seq = 0
-        # Invariant: `_sent_at` is set exactly while ping number `_seq` is unanswered.
-        self._sent_at: float | None = None
+        # Invariant: `_out` is (`_seq`, when it was sent) exactly while ping number `_seq` has not been
+        # taken in as answered, else None; it is replaced whole, so another thread reads one ping's pair.
+        self._out: tuple[int, float] | None = None
         self._answer: tuple[int, float] = (0, clock())  # (seq, when) of the latest pong: written by the loop
         self._last_seen = clock()
         self._lag = 0.0
@@ -83,6 +86,8 @@ class Watchdog:
         self._closed = False
         self.count = 0
         """Stalls recorded since the watchdog started (finished ones)."""
+        self.stalls_begun = 0
+        """Stalls since the watchdog started, counted when each begins (an ongoing one included)."""
 
     # -- the endpoint's thread ---------------------------------------------------------------
 
@@ -101,14 +106,15 @@ class Watchdog:
     def poll(self) -> None:
         """Take in the latest answer, record or finish a stall, and ping when no ping is unanswered."""
         now = self._clock()
-        sent_at = self._sent_at
-        if sent_at is not None:
+        out = self._out
+        if out is not None:
             seq, answered_at = self._answer
-            if seq == self._seq:
-                self._answered(sent_at, answered_at)
-            elif now - sent_at >= self.threshold and self._ongoing is None:
-                self._ongoing = self._capture(sent_at, now)
-        if self._sent_at is None and not self._closed:
+            if seq == out[0]:
+                self._answered(out[1], answered_at)
+            elif now - out[1] >= self.threshold and self._ongoing is None:
+                self._ongoing = self._capture(out[1], now)
+                self.stalls_begun += 1
+        if self._out is None and not self._closed:
             self._ping(now)
 
     def seen(self, at: float) -> None:
@@ -116,11 +122,11 @@ class Watchdog:
         self._last_seen = max(self._last_seen, at)
 
     def blocked_for(self) -> float:
-        """Seconds the current ping has gone unanswered (0.0 when none is outstanding)."""
-        sent_at = self._sent_at
-        if sent_at is None or self._answer[0] == self._seq:
+        """Seconds the current ping has gone unanswered (0.0 when none is outstanding); any thread."""
+        out = self._out  # read before the answer: an answer read later is at least as new
+        if out is None or self._answer[0] >= out[0]:
             return 0.0
-        return max(0.0, self._clock() - sent_at)
+        return max(0.0, self._clock() - out[1])
 
     def unseen_for(self) -> float:
         """Seconds since the loop was last seen running."""
@@ -135,9 +141,9 @@ class Watchdog:
     def stalls(self) -> list[StallRecord]:
         """The stalls recorded, oldest first, then the ongoing one (if any) with its duration so far."""
         found = list(self._stalls)
-        ongoing, sent_at = self._ongoing, self._sent_at
-        if ongoing is not None and sent_at is not None:
-            found.append(StallRecord(ongoing.began, self._clock() - sent_at, ongoing.stack, ongoing.pid, ongoing.task,
+        ongoing, out = self._ongoing, self._out
+        if ongoing is not None and out is not None:
+            found.append(StallRecord(ongoing.began, self._clock() - out[1], ongoing.stack, ongoing.pid, ongoing.task,
                                      ongoing=True))
         return found
 
@@ -149,15 +155,15 @@ class Watchdog:
 
     def _ping(self, now: float) -> None:
         self._seq += 1
-        self._sent_at = now
+        self._out = (self._seq, now)
         try:
             self._loop.call_soon_threadsafe(self._pong, self._seq)
         except RuntimeError:  # the runtime's loop is closed: nothing left to watch
             self._closed = True
-            self._sent_at = None
+            self._out = None
 
     def _answered(self, sent_at: float, answered_at: float) -> None:
-        self._sent_at = None
+        self._out = None
         self._lag = max(0.0, answered_at - sent_at)
         self._last_seen = max(self._last_seen, answered_at)
         ongoing, self._ongoing = self._ongoing, None

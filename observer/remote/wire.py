@@ -7,8 +7,13 @@ endpoint that speaks another version answers with the ``"version"`` error and cl
 and ``hello`` stay the same in every version, so a mismatch is always reported, never misread.
 
 Exit reasons, messages and states cross the wire as their `repr`, capped at `REPR_CAP` characters,
-never as pickles. Pids cross as their integer id and are rebuilt on the client as one `Pid` object
-per id per connection (`PidTable`), so they print as in the service (``<0.42.0>``) and `is` holds.
+never as pickles. A call's request and reply and a server's `get_state` cross as JSON when they are
+JSON values (`observer.remote.values`), else as their capped repr in ``{"repr": TEXT}``. A call's
+error crosses as its own kind (``call_timeout``, ``call_exit``, ``not_a_server``, ``noproc``), so
+that the client raises the same exception. These ops came after version 1 without a new version:
+an endpoint that does not know one answers ``unknown_op``, never misreads it. Pids cross as their
+integer id and are rebuilt on the client as one `Pid` object per id per connection (`PidTable`),
+so they print as in the service (``<0.42.0>``) and `is` holds.
 
 Snapshots are sent as deltas (`SnapshotEncoder` in the endpoint, `SnapshotDecoder` in the client):
 the client names the snapshot it holds (``since``), and the endpoint leaves out every part that is
@@ -26,10 +31,22 @@ from dataclasses import dataclass
 from typing import Any, Final, TypeVar
 
 from observer.journal import Cascade, CascadeStep, DrillCheck, DrillStepNote, DrillVerdict, LogEntry, LogNote
-from observer.runtime import Inspection, Pid, ProcessInfo, TraceEvent
+from observer.runtime import (
+    CallExit,
+    CallTimeout,
+    Inspection,
+    InvalidArgument,
+    NotAServer,
+    ObserverError,
+    Pid,
+    ProcessInfo,
+    TraceEvent,
+)
 from observer.snapshot import BucketView, HostStats, MonitorCount, NodeSnapshot, ProcessSample, Snapshot
 
+from .failures import StartFailure
 from .stall import Stall
+from .values import NotJSON, RemoteRepr, json_form
 
 VERSION: Final = 1
 """The wire version, sent and checked in `hello`."""
@@ -39,6 +56,8 @@ MAX_RESPONSE_LINE: Final = 1 << 28
 """The longest line a client reads (a full snapshot of a very large tree fits many times)."""
 REPR_CAP: Final = 2_000
 """Characters kept of a reason's, message's or state's repr."""
+CALL_TIMEOUT_CAP: Final = 300.0
+"""The longest timeout, in seconds, of a call or a get_state over the wire."""
 
 HELLO: Final = "hello"
 SNAPSHOT: Final = "snapshot"
@@ -50,8 +69,11 @@ RESTART: Final = "restart"
 SUSPEND: Final = "suspend"
 RESUME: Final = "resume"
 TRACE: Final = "trace"
-READ_OPS: Final = frozenset({HELLO, SNAPSHOT, STALLS, INSPECT})
-CONTROL_OPS: Final = frozenset({KILL, TERMINATE, RESTART, SUSPEND, RESUME, TRACE})
+CALL: Final = "call"
+GET_STATE: Final = "get_state"
+START_FAILURES: Final = "start_failures"
+READ_OPS: Final = frozenset({HELLO, SNAPSHOT, STALLS, INSPECT, GET_STATE, START_FAILURES})
+CONTROL_OPS: Final = frozenset({KILL, TERMINATE, RESTART, SUSPEND, RESUME, TRACE, CALL})
 OPS: Final = READ_OPS | CONTROL_OPS
 
 # Error kinds. The first group closes the connection (the peer cannot go on); the others answer one request.
@@ -65,6 +87,9 @@ E_TOO_LONG: Final = "too_long"
 E_READ_ONLY: Final = "read_only"
 E_BLOCKED: Final = "blocked"
 E_NOPROC: Final = "noproc"
+E_CALL_TIMEOUT: Final = "call_timeout"
+E_CALL_EXIT: Final = "call_exit"
+E_NOT_A_SERVER: Final = "not_a_server"
 E_ERROR: Final = "error"
 E_INTERNAL: Final = "internal"
 CLOSING_ERRORS: Final = frozenset({E_VERSION, E_BAD_TOKEN, E_REFUSED, E_HELLO_FIRST, E_BAD_REQUEST, E_UNKNOWN_OP,
@@ -396,6 +421,156 @@ def trace_event(request_id: Any, event: Mapping[str, Any]) -> dict[str, Any]:
 def trace_ended(events: int, why: str) -> dict[str, Any]:
     """A trace's answer: how many events it sent and why it ended (``limit``, ``exited`` or ``closed``)."""
     return {"events": events, "end": why}
+
+
+# -- calls, states and start failures ------------------------------------------------------------
+
+
+def value_to_wire(value: Any) -> dict[str, Any]:
+    """A reply or a state on the wire: ``{"json": VALUE}``, or ``{"repr": TEXT}`` when it has no JSON form.
+
+    Call it on the runtime's loop, where the value is not changing under it.
+    """
+    try:
+        return {"json": json_form(value)}
+    except NotJSON:
+        return {"repr": safe_repr(value)}
+
+
+def value_from_wire(value: Any) -> Any:
+    """A reply or a state as the client gets it: the JSON value, or a `RemoteRepr`.
+
+    Raises:
+        WireError: It is neither form.
+    """
+    if isinstance(value, dict) and len(value) == 1:
+        if "json" in value:
+            return value["json"]
+        if isinstance(value.get("repr"), str):
+            return RemoteRepr(value["repr"])
+    raise WireError('a value is {"json": VALUE} or {"repr": TEXT}')
+
+
+def safe_repr(value: Any) -> str:
+    """`capped_repr`, or a line saying that the value's repr raised (an observer shows it as text)."""
+    try:
+        return capped_repr(value)
+    # A broken __repr__ is the service's bug, shown as what it is; the endpoint goes on.
+    except Exception as error:  # noqa: BLE001
+        return f"<{type(value).__qualname__}: repr raised {type(error).__name__}>"
+
+
+def call_to_wire(target: Pid | str, request: Any, timeout: float) -> dict[str, Any]:
+    """A call's fields, as a client sends them.
+
+    Raises:
+        InvalidArgument: The request has no JSON form or is too long for one line, or the timeout is
+            not a number of seconds in (0, `CALL_TIMEOUT_CAP`].
+    """
+    try:
+        form = json_form(request)
+    except NotJSON as problem:
+        raise InvalidArgument(f"a call's request crosses the wire as JSON: {problem} (send lists, dicts with "
+                              "str keys, strings, numbers, booleans or None)") from None
+    if len(json.dumps(form, ensure_ascii=False)) > MAX_REQUEST_LINE // 2:
+        raise InvalidArgument(f"a call's request is at most {MAX_REQUEST_LINE // 2:,} characters of JSON")
+    return {"target": target_to_wire(target), "request": form, "timeout": _client_timeout(timeout)}
+
+
+def state_request_to_wire(target: Pid | str, timeout: float) -> dict[str, Any]:
+    """A get_state's fields, as a client sends them.
+
+    Raises:
+        InvalidArgument: The timeout is not a number of seconds in (0, `CALL_TIMEOUT_CAP`].
+    """
+    return {"target": target_to_wire(target), "timeout": _client_timeout(timeout)}
+
+
+def _client_timeout(timeout: Any) -> float:
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 0 < timeout <= CALL_TIMEOUT_CAP:
+        raise InvalidArgument(f"a call's timeout over the wire is a number of seconds in (0, {CALL_TIMEOUT_CAP:g}], "
+                              f"got {timeout!r}")
+    return float(timeout)
+
+
+def call_from_wire(fields: Mapping[str, Any]) -> tuple[Target, Any, float]:
+    """A call's target, request (a JSON value, as TOML drill values are: lists stay lists) and timeout.
+
+    Raises:
+        WireError: A field is missing or malformed.
+    """
+    if "request" not in fields:
+        raise WireError("'request' is missing")
+    return target_from_wire(fields.get("target")), fields["request"], _timeout(fields)
+
+
+def state_request_from_wire(fields: Mapping[str, Any]) -> tuple[Target, float]:
+    """A get_state's target and timeout.
+
+    Raises:
+        WireError: A field is missing or malformed.
+    """
+    return target_from_wire(fields.get("target")), _timeout(fields)
+
+
+def _timeout(fields: Mapping[str, Any]) -> float:
+    timeout = float(field(fields, "timeout", (int, float), 5.0))
+    if not 0 < timeout <= CALL_TIMEOUT_CAP:
+        raise WireError(f"'timeout' is a number of seconds in (0, {CALL_TIMEOUT_CAP:g}]")
+    return timeout
+
+
+def call_error_to_wire(error: CallTimeout | CallExit | NotAServer) -> tuple[str, str, dict[str, Any]]:
+    """A call's error as the endpoint answers it: (kind, message, details); call it on the runtime's loop."""
+    message = str(error)[:REPR_CAP]
+    if isinstance(error, CallTimeout):
+        return E_CALL_TIMEOUT, message, {"timeout": error.timeout}
+    if isinstance(error, CallExit):
+        return E_CALL_EXIT, message, {"reason": safe_repr(error.reason)}
+    return E_NOT_A_SERVER, message, {}
+
+
+def call_error_from_wire(failure: Mapping[str, Any], target: Any, request: Any, op: str) -> ObserverError | None:
+    """The exception an endpoint's call error stands for, with the service's message; None for another kind.
+
+    `CallExit.reason` is the repr of the reason, as the service printed it.
+    """
+    kind, message = failure.get("kind"), str(failure.get("message", ""))
+    error: ObserverError
+    if kind == E_CALL_TIMEOUT:
+        timeout = failure.get("timeout")
+        error = CallTimeout(target, request, float(timeout) if isinstance(timeout, int | float) else 0.0)
+    elif kind == E_CALL_EXIT:
+        error = CallExit(target, str(failure.get("reason", "")))
+    elif kind == E_NOT_A_SERVER:
+        error = NotAServer(target, op)
+    else:
+        return None
+    error.args = (message,)  # the service's words
+    return error
+
+
+def start_failure_to_wire(failure: StartFailure) -> dict[str, Any]:
+    """A start failure on the wire."""
+    return {"seq": failure.seq, "at": failure.at, "supervisor": failure.supervisor.id,
+            "supervisor_name": failure.supervisor_name, "child": failure.child, "reason": failure.reason,
+            "count": failure.count}
+
+
+def start_failure_from_wire(value: Mapping[str, Any], pids: PidTable) -> StartFailure:
+    """A `StartFailure` rebuilt with this connection's pids.
+
+    Raises:
+        WireError: It is malformed.
+    """
+    try:
+        supervisor = pids(value["supervisor"])
+        assert supervisor is not None
+        name = value["supervisor_name"]
+        return StartFailure(int(value["seq"]), float(value["at"]), supervisor, None if name is None else str(name),
+                            str(value["child"]), str(value["reason"]), int(value["count"]))
+    except (KeyError, TypeError, ValueError, AssertionError) as problem:
+        raise WireError(f"a malformed start failure ({type(problem).__name__})") from None
 
 
 def _pids(values: Sequence[Any], pids: PidTable) -> list[Pid]:
