@@ -8,14 +8,10 @@ from __future__ import annotations
 
 import importlib.metadata
 import importlib.util
-import logging
 import re
 import tomllib
 from pathlib import Path
-from types import ModuleType
 from typing import Any
-
-import pytest
 
 from observer.drills import toml_drill
 
@@ -87,27 +83,3 @@ def test_the_drill_format_reference_has_every_field() -> None:
     fields = {"name", "description", *toml_drill._STEP_FIELDS, *tables}
     missing = sorted(fields - documented)
     assert not missing, f"docs/drills.md has no table row (| `field` | ...) for the drill file field(s) {missing}"
-
-
-def load_hooks() -> ModuleType:
-    """docs/hooks.py, which MkDocs loads by path (it is not part of the package)."""
-    spec = importlib.util.spec_from_file_location("docs_hooks", DOCS / "hooks.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-@pytest.mark.parametrize(
-    ("message", "kept"),
-    [
-        ("griffe: observer/runtime/supervisor.py:207: Failed to get 'exception: description' pair from "
-         "'ChildRunning, ChildRestarting, ChildNotFound, StartError.'", False),
-        ("griffe: observer/runtime/server.py:12: Failed to get 'exception: description' pair from "
-         "'ChildRunning, ChildNotFound.'", True),
-        ("griffe: observer/runtime/supervisor.py:30: Parameter 'x' does not appear in the function signature", True),
-    ],
-)
-def test_the_docs_hook_drops_only_the_known_warnings(message: str, kept: bool) -> None:
-    record = logging.LogRecord("mkdocs.plugins.griffe", logging.WARNING, __file__, 1, message, None, None)
-    assert load_hooks().KnownDocstringWarnings().filter(record) is kept

@@ -211,7 +211,10 @@ class Supervisor(Server):
         """Start a kept child that is not running.
 
         Raises:
-            ChildRunning, ChildRestarting, ChildNotFound, StartError.
+            ChildRunning: The child is running.
+            ChildRestarting: The child is being restarted by the supervisor (its restart loop).
+            ChildNotFound: The supervisor has no child with that id.
+            StartError: The child's start failed.
         """
         result: StartResult = await admin_call(rt, sup, cls.kind, ("restart_child", id))
         return result
@@ -221,7 +224,9 @@ class Supervisor(Server):
         """Delete the spec of a child that is not running.
 
         Raises:
-            ChildRunning, ChildRestarting, ChildNotFound.
+            ChildRunning: The child is running.
+            ChildRestarting: The child is being restarted by the supervisor (its restart loop).
+            ChildNotFound: The supervisor has no child with that id.
         """
         await admin_call(rt, sup, cls.kind, ("delete_child", id))
 
