@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import signal
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
-from textual.events import Key
+from textual.events import Key, Resize
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import ContentSwitcher, Footer, Input, Tab, Tabs, Tree
@@ -50,11 +53,17 @@ if TYPE_CHECKING:
     from observer.drills.builtin import Drill
     from observer.drills.report import DrillReport, StepReport
 
+_SUSPEND = Binding.Group("Suspend/resume")
+_REFRESH = Binding.Group("Refresh", compact=True)
 REFRESH_STEPS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0)
 """The refresh intervals `+` and `-` step through, in seconds."""
 DESTRUCTIVE = frozenset({"kill", "kill_with_reason", "terminate", "restart", "drills", "suspend", "resume", "trace"})
 """Actions that change the runtime: greyed and refused without control (drills kill processes; tracing
 changes what the runtime does for the traced process)."""
+WIDE = 120
+"""Columns from which the footer also shows the command palette's key."""
+QUIT_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
+"""Signals that quit the app as q does."""
 TRACE_LIMIT = 100
 """Messages a trace started with T follows before it stops by itself (`Runtime.trace`'s safety cap)."""
 LAG_NOTED = 0.25
@@ -89,6 +98,7 @@ class _Session:
     suspended: frozenset[Pid] = frozenset()
     index: _TreeIndex | None = None
     inspected: tuple[Pid, int, int, float, float, float] | None = None  # pid, its counters, when, its rates
+    drawn_state: tuple[object, ...] = ()  # what the header, tab and footer last showed of the source's state
 
 
 @dataclass(frozen=True)
@@ -133,44 +143,46 @@ class ObserverApp(App[None]):
     TITLE = "observer"
 
     BINDINGS: ClassVar[list[BindingType]] = [
+        # In the footer's order, which is its priority: what is cut off at 80 columns comes last.
+        Binding("q", "quit", "Quit"),
+        Binding("question_mark", "help", "Help", key_display="?"),
         Binding("k", "kill", "Kill"),
-        Binding("K", "kill_with_reason", "Kill with…", key_display="K"),
         Binding("t", "terminate", "Terminate"),
-        Binding("r", "restart", "Restart child"),
+        Binding("r", "restart", "Restart"),
         Binding("R", "restart_system", "Restart system", key_display="R"),
-        Binding("slash", "filter", "Filter", key_display="/"),
-        Binding("p", "pause", "Pause"),
-        Binding("plus,equals_sign", "faster", "Faster", key_display="+"),
-        Binding("minus", "slower", "Slower", key_display="-"),
-        Binding("d", "drills", "Drills"),
         Binding("l", "process_list", "Processes"),
         Binding("T", "trace", "Trace", key_display="T"),
-        Binding("s", "suspend", "Suspend"),
-        Binding("u", "resume", "Resume"),
+        Binding("s", "suspend", "Suspend", group=_SUSPEND),
+        Binding("u", "resume", "Resume", group=_SUSPEND),
+        Binding("d", "drills", "Drills"),
+        Binding("slash", "filter", "Filter", key_display="/"),
+        Binding("p", "pause", "Pause"),
+        Binding("p", "unpause", "Resume"),
+        Binding("K", "kill_with_reason", "Kill with…", key_display="K"),
+        Binding("plus,equals_sign", "faster", "Faster", key_display="+", group=_REFRESH),
+        Binding("minus", "slower", "Slower", key_display="-", group=_REFRESH),
         Binding("c", "copy_pid", "Copy pid"),
-        Binding("question_mark", "help", "Help", key_display="?"),
-        Binding("q", "quit", "Quit"),
         Binding("right_square_bracket", "next_runtime", "Next runtime", key_display="]"),
         Binding("left_square_bracket", "previous_runtime", "Previous runtime", key_display="[", show=False),
     ]
     """
     | Key(s) | Description |
     | :- | :- |
-    | k | Kill the selected process (exit reason "kill", at once). |
-    | K | Kill the selected process with a reason typed in a prompt (prefilled "kill"). |
+    | q | Quit: stop every process in order, then restore the terminal (SIGTERM and SIGHUP too). |
+    | ? | Help: every key. |
+    | k | Kill the selected process (exit reason "kill", at once; with --confirm, asked first). |
     | t | terminate_child: its supervisor stops it (a kept spec stays, not running). |
     | r | restart_child: its supervisor starts a stopped child again. |
-    | R | Restart the system after its root exited. |
-    | / | Filter the tree by id, name or pid. |
-    | p | Pause or resume refreshing. |
-    | + - | Refresh faster or slower. |
-    | d | Pick a built-in drill and run it live on this runtime. |
+    | R | Restart the system after its root exited (or failed to start). |
     | l | Show the process list (every process, sortable) instead of the tree, or the tree again. |
-    | T | Trace the selected process: its next 100 messages in and handled. |
+    | T | Trace the selected process: its next 100 messages in and handled (T again stops it). |
     | s u | Suspend or resume the selected server (its calls queue meanwhile). |
+    | d | Pick a built-in drill and run it live on this runtime. |
+    | / | Filter the tree by id, name or pid. |
+    | p | Pause refreshing, or resume it (and catch up). |
+    | K | Kill the selected process with a reason typed in a prompt (prefilled "kill"). |
+    | + - | Refresh faster or slower. |
     | c | Copy the selected process's pid. |
-    | ? | Help. |
-    | q | Quit: stop every process in order, then restore the terminal. |
     | ] [ | Show the next or previous runtime (attached to several). |
     """
 
@@ -228,7 +240,9 @@ class ObserverApp(App[None]):
         self._current = self._sessions[0]
         self._read_only = read_only
         self._confirm_kill = confirm_kill
+        self._quitting = False
         self._tabs: Tabs | None = None
+        self._footer: Footer | None = None
         self._switcher: ContentSwitcher | None = None
         self._refresh_interval = refresh_interval
         self._clock = clock or time.monotonic
@@ -328,7 +342,8 @@ class ObserverApp(App[None]):
         with self._switcher:
             for session in self._sessions:
                 yield session.view
-        yield Footer()
+        self._footer = Footer(compact=True)
+        yield self._footer
 
     def on_mount(self) -> None:
         for session in self._sessions:
@@ -338,10 +353,34 @@ class ObserverApp(App[None]):
             session.worker = self.run_worker(session.source.run(partial(self._source_changed, session)),
                                              name="source", group="source", exit_on_error=False)
         self._current.view.supervision_tree.focus()
+        self._handle_signals(True)
 
     async def on_unmount(self) -> None:
         """Stop every source (a hosted runtime stops every process in order) before the app goes."""
+        self._handle_signals(False)
         await self._stop_sources()
+
+    def on_resize(self, event: Resize) -> None:
+        """Below `WIDE` columns the footer leaves out ctrl+p, so that the app's own keys fit (help lists it)."""
+        if self._footer is not None:
+            self._footer.show_command_palette = event.size.width >= WIDE
+
+    def _handle_signals(self, handle: bool) -> None:
+        """SIGTERM and SIGHUP quit as q does (every process stopped in order, the terminal restored)."""
+        loop = asyncio.get_running_loop()
+        for number in QUIT_SIGNALS:
+            try:
+                if handle:
+                    loop.add_signal_handler(number, self._signalled, number)
+                else:
+                    loop.remove_signal_handler(number)
+            except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, or no such signals here
+                return
+
+    def _signalled(self, number: int) -> None:
+        if not self._quitting:
+            self._quitting = True
+            self.call_later(self.action_quit)
 
     async def _stop_sources(self) -> None:
         drill = self._drill_worker
@@ -382,14 +421,17 @@ class ObserverApp(App[None]):
             why = source.state.detail or "it went away"
             self.notify(f"{source.title} ({source.where}) is gone: {why}", title="runtime gone", severity="warning",
                         timeout=10)
-        header = session.view.header
-        header.state = source.state
-        header.title = source.title
-        header.where = None if source.local else source.where
-        header.read_only = self._read_only or not source.control
-        self._update_tab(session)
+        state = (source.state, source.title, source.where, source.control)
+        if state != session.drawn_state:  # a fetch that changed nothing of these redraws none of them
+            session.drawn_state = state
+            view = session.view
+            view.header.state = source.state
+            view.header.title = source.title
+            view.header.where = None if source.local else source.where
+            view.header.read_only = view.event_log.read_only = self._read_only or not source.control
+            self._update_tab(session)
+            self.refresh_bindings()
         self._publish(session, source.latest)
-        self.refresh_bindings()
 
     def _update_tab(self, session: _Session) -> None:
         """The node list's entry of a runtime says its name and how it is doing."""
@@ -482,6 +524,7 @@ class ObserverApp(App[None]):
         view = session.view
         if view.event_log.started_at == 0.0:
             view.event_log.started_at = snapshot.taken_at - snapshot.uptime
+            view.event_log.wall_offset = time.time() - session.source.now()
         view.header.title = session.source.title
         view.header.snapshot = snapshot
         view.supervision_tree.snapshot = snapshot
@@ -495,6 +538,7 @@ class ObserverApp(App[None]):
         if view.list_shown:
             view.process_list.rows = self._rows(session, snapshot)
         self._show_detail(session)
+        view.fit(snapshot)
 
     def _note_root_exit(self, session: _Session, snapshot: Snapshot) -> bool:
         """Say once, in the log, that the root exited (and how to restart it); True when it was said now."""
@@ -686,7 +730,27 @@ class ObserverApp(App[None]):
             return session.source.restartable and self._root_exited(session) and not session.starting
         if action in ("next_runtime", "previous_runtime"):
             return len(self._sessions) > 1
+        if action == "pause":
+            return not self._paused
+        if action == "unpause":
+            return self._paused
         return True
+
+    def deliver_screenshot(self, filename: str | None = None, path: str | None = None,
+                           time_format: str | None = None) -> str | None:
+        """Save an SVG of the screen (the palette's Screenshot) in a directory it creates, and say where.
+
+        The directory is `path`, else ``$XDG_STATE_HOME/observer/screenshots`` (``~/.local/state/...``).
+        """
+        directory = Path(path) if path is not None else screenshot_dir()
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            written = self.save_screenshot(filename, str(directory), time_format)
+        except OSError as error:
+            self.notify(f"could not save the screenshot in {directory}: {error.strerror or error}", severity="error")
+            return None
+        self.notify(f"written to {written}", title="Screenshot")
+        return written
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         """The app's own commands, then kill / terminate / restart <name> for every registered name."""
@@ -766,6 +830,9 @@ class ObserverApp(App[None]):
             source.note(done)
             if then is not None:
                 then()
+        if self._paused:  # the picture stays as it was: the header says that changes are waiting
+            session.view.header.pending += 1
+            return
         self._refresh(session, None)
 
     def _named_nodes(self) -> list[tuple[NodeSnapshot, NodeSnapshot | None, tuple[str, ...]]]:
@@ -960,11 +1027,20 @@ class ObserverApp(App[None]):
         self._current.view.filter_bar.open()
 
     def action_pause(self) -> None:
-        """Pause or resume refreshing."""
-        self._paused = not self._paused
+        """Pause refreshing (what happens meanwhile shows on resume)."""
+        self._set_paused(True)
+
+    def action_unpause(self) -> None:
+        """Resume refreshing: catch up with what happened while paused."""
+        self._set_paused(False)
+
+    def _set_paused(self, paused: bool) -> None:
+        self._paused = paused
         for session in self._sessions:
-            session.view.header.paused = self._paused
-        if not self._paused:
+            session.view.header.paused = paused
+            session.view.header.pending = 0
+        self.refresh_bindings()
+        if not paused:
             self._lag.reset(self._refresh_interval)
             self.tick()
 
@@ -1006,6 +1082,7 @@ class ObserverApp(App[None]):
 
     async def action_quit(self) -> None:
         """Stop every process in order, then exit and restore the terminal."""
+        self._quitting = True
         if any(isinstance(session.source, InProcessSource) and session.source.runtime is not None
                for session in self._sessions):  # the shutdown can take up to the runtime's shutdown timeout: say so
             self.notify("stopping every process…", title="quitting", timeout=60)
@@ -1114,6 +1191,12 @@ class ObserverApp(App[None]):
         if self._timer is not None:
             self._timer.stop()
             self._timer = self.set_interval(interval, self._on_timer)
+
+
+def screenshot_dir() -> Path:
+    """Where the palette's Screenshot writes: ``$XDG_STATE_HOME/observer/screenshots`` (``~/.local/state``)."""
+    state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(state) / "observer" / "screenshots"
 
 
 def _lone_node(pid: Pid, snapshot: Snapshot | None) -> NodeSnapshot:

@@ -133,19 +133,21 @@ class InProcessSource(Source):
     async def run(self, changed: Changed) -> None:
         """Own the runtime until `close`; every process stops in order on the way out."""
         self._changed = changed
-        async with Runtime(clock=self._clock) as rt:
-            journal = Journal(describe=self._describe)
-            unsubscribe = rt.subscribe(journal.record)
-            self._runtime, self._journal = rt, journal
-            self._builder = SnapshotBuilder(rt, journal, started_at=self._clock(), fold_over=self._fold_over)
-            self._state = SourceState("starting")
-            changed()
-            try:
-                await self._stopping.wait()
-            finally:
-                unsubscribe()
-                self._builder = None
-        self._runtime = None
+        try:
+            async with Runtime(clock=self._clock) as rt:
+                journal = Journal(describe=self._describe)
+                unsubscribe = rt.subscribe(journal.record)
+                self._runtime, self._journal = rt, journal
+                self._builder = SnapshotBuilder(rt, journal, started_at=self._clock(), fold_over=self._fold_over)
+                self._state = SourceState("starting")
+                changed()
+                try:
+                    await self._stopping.wait()
+                finally:
+                    unsubscribe()
+                    self._builder = None
+        finally:
+            self._runtime = None
 
     async def close(self) -> None:
         """Ask `run` to leave the runtime's block (which stops every process in order)."""

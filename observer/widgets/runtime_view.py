@@ -6,6 +6,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import ContentSwitcher
 
+from observer.snapshot import Snapshot
 from observer.widgets.buckets_panel import BucketsPanel
 from observer.widgets.event_log import EventLog
 from observer.widgets.filter_bar import FilterBar
@@ -16,6 +17,11 @@ from observer.widgets.process_panel import ProcessPanel
 from observer.widgets.status_header import StatusHeader
 from observer.widgets.supervision_tree import SupervisionTree
 from observer.widgets.trace_pane import TracePane
+
+BOTTOM_MIN = 7
+"""Rows of the bottom row at least: the host panel's five figures and its border."""
+BOTTOM_MAX = 16
+"""Rows of the bottom row at most, however tall the terminal and long the log."""
 
 
 class RuntimeView(Vertical):
@@ -53,7 +59,7 @@ class RuntimeView(Vertical):
             }
         }
         & > .bottom {
-            height: 13;
+            height: 7;
         }
         & EventLog {
             width: 1fr;
@@ -84,8 +90,48 @@ class RuntimeView(Vertical):
             yield EventLog()
             yield HostPanel()
 
+    def __init__(self, *, name: str | None = None, id: str | None = None, classes: str | None = None,
+                 disabled: bool = False) -> None:
+        """Create the view (its widgets are composed when it is mounted)."""
+        super().__init__(name=name, id=id, classes=classes, disabled=disabled)
+        self._snapshot: Snapshot | None = None
+        self._fitted: tuple[object, ...] = ()  # what the layout was last fitted to
+        self._had_buckets = False
+        self._had_monitors = False
+
     def on_mount(self) -> None:
         self.supervision_tree.border_title = "Supervision tree"
+        self.buckets_panel.display = False
+        self.monitors_panel.display = False
+
+    def on_resize(self) -> None:
+        if self._snapshot is not None:
+            self.fit(self._snapshot)
+
+    def fit(self, snapshot: Snapshot) -> None:
+        """Size the bottom row by its content and the terminal, and hide the panels that have nothing to show.
+
+        The event log's row grows with the log up to a third of the height (`BOTTOM_MIN` to
+        `BOTTOM_MAX` rows), so that the tree keeps most of an 80x24 terminal; the rate limiter's
+        panel shows once there has been a window, the monitors' once there has been a monitor
+        (and they stay: a panel that comes and goes would make the others jump).
+        """
+        self._snapshot = snapshot
+        self._had_buckets = self._had_buckets or snapshot.bucket_total > 0
+        self._had_monitors = self._had_monitors or snapshot.monitor_count > 0 or bool(snapshot.monitors)
+        height = self.size.height
+        key = (id(snapshot.log), height, self._had_buckets, self._had_monitors)
+        if key == self._fitted:
+            return
+        self._fitted = key
+        cap = max(BOTTOM_MIN, min(BOTTOM_MAX, height // 3))
+        lines = cap if len(snapshot.log) >= cap else len(self.event_log.lines)
+        bottom = self.query_one(".bottom")
+        wanted = min(cap, max(BOTTOM_MIN, lines + 2))
+        if bottom.styles.height is None or bottom.styles.height.value != wanted:
+            bottom.styles.height = wanted
+        self.buckets_panel.display = self._had_buckets
+        self.monitors_panel.display = self._had_monitors
 
     @property
     def header(self) -> StatusHeader:

@@ -14,6 +14,7 @@ from observer.source.base import SourceState
 GONE = Style(bold=True, reverse=True, color="red")
 BLOCKED = Style(bold=True, reverse=True, color="yellow")
 WHERE = Style(color="bright_black")
+PENDING = Style(color="yellow")
 
 
 class StatusHeader(Static):
@@ -41,6 +42,8 @@ class StatusHeader(Static):
     """Which runtime this is, when it is not the app's own (``attached: pid 4242``)."""
     state: var[SourceState] = var(SourceState("connecting"))
     """How its source is doing (gone, its loop blocked)."""
+    pending: var[int] = var(0)
+    """Actions taken while paused, whose effects are not drawn yet (shown on resume)."""
 
     _shown: Text | None = None  # the line last drawn: an equal one is not drawn again
 
@@ -65,9 +68,15 @@ class StatusHeader(Static):
     def watch_state(self) -> None:
         self._draw()
 
+    def watch_pending(self) -> None:
+        self._draw()
+
     def _draw(self) -> None:
         line = header_line(self.snapshot, refresh_interval=self.refresh_interval, paused=self.paused,
                            read_only=self.read_only, title=self.title)
+        if self.paused and self.pending:
+            line.append(f" {self.pending} action{'s' if self.pending != 1 else ''} not drawn yet: p resumes",
+                        PENDING)
         state = self.state
         if state.phase == "gone":
             line.append("  ")

@@ -21,6 +21,8 @@ FLASH_SECONDS = 1.5
 """How long a restarted node stays highlighted, on the runtime clock."""
 GROUP = Style(color="cyan", bold=True)
 SUSPENDED = Style(color="yellow", bold=True)
+REMEMBERED = 4_096
+"""Removed nodes whose pids the tree keeps by path at most (to flash a child whose supervisor restarted)."""
 
 
 @dataclass(slots=True)
@@ -93,6 +95,7 @@ class SupervisionTree(Tree[NodeData]):
         self._now = 0.0
         self._affected: frozenset[Pid] = frozenset()  # the pids drawn as touched by a drill
         self._suspended: frozenset[Pid] = frozenset()  # the pids drawn as suspended by the app
+        self._gone: dict[tuple[str, ...], Pid] = {}  # paths of removed nodes and their pids (see `_remove`)
 
     # -- public ---------------------------------------------------------------------------
 
@@ -245,7 +248,7 @@ class SupervisionTree(Tree[NodeData]):
                     return
                 tree_node._expanded = False  # folded by the snapshot, not by the user: no NodeCollapsed to answer
             for child in list(children):
-                self._remove(child, keep_selected=True)
+                self._remove(child, keep_selected=True, remember=False)
             return
         shown = self._shown
         wanted = snap.children if shown is None else tuple(c for c in snap.children if id(c) in shown)
@@ -303,19 +306,31 @@ class SupervisionTree(Tree[NodeData]):
         parent_data = parent.data
         path = (*(() if parent_data is None else parent_data.path), snap.slot)
         data = NodeData(path, snap)
-        label = _label(snap, affected=snap.pid is not None and snap.pid in self._affected,
+        gone = self._gone.pop(path, None)
+        if gone is not None and snap.pid is not None and snap.pid is not gone:
+            data.flash_until = self._now + FLASH_SECONDS  # back with another pid: its supervisor was restarted
+        label = _label(snap, flashing=data.flash_until > self._now,
+                       affected=snap.pid is not None and snap.pid in self._affected,
                        suspended=snap.pid is not None and snap.pid in self._suspended)
         data.width = label.cell_len
         node = parent.add(label, data, before=before, expand=_expandable(snap) and not snap.folded,
                           allow_expand=_expandable(snap))
+        if data.flash_until:
+            self._flashing.add(node)
         if snap.children:
             self._sync_children(node, snap, force=True)
 
-    def _remove(self, node: TreeNode[NodeData], *, keep_selected: bool) -> None:
-        """Remove a node; with `keep_selected`, one with the cursor on or below it stays, marked vanished."""
+    def _remove(self, node: TreeNode[NodeData], *, keep_selected: bool, remember: bool = True) -> None:
+        """Remove a node; with `keep_selected`, one with the cursor on or below it stays, marked vanished.
+
+        With `remember`, the pids of the node and its subtree are kept by path, so that a node added
+        back at the same path with another pid (its supervisor restarted) flashes.
+        """
         cursor = self.cursor_node
         if not keep_selected or cursor is None or not _is_ancestor_or_self(node, cursor):
             self._flashing.discard(node)
+            if remember:
+                self._remember(node)
             node.remove()
             return
         data = node.data
@@ -324,6 +339,18 @@ class SupervisionTree(Tree[NodeData]):
         self._relabel(node)
         for child in list(node.children):
             self._remove(child, keep_selected=True)
+
+    def _remember(self, node: TreeNode[NodeData]) -> None:
+        gone = self._gone
+        stack = [node]
+        while stack and len(gone) < REMEMBERED:
+            current = stack.pop()
+            data = current.data
+            if data is not None and data.node.pid is not None:
+                gone[data.path] = data.node.pid
+            stack.extend(current.children)
+        if len(gone) >= REMEMBERED:
+            gone.clear()  # a burst this big is not a restart to flash: start over
 
     def _drop_vanished(self, cursor: TreeNode[NodeData]) -> None:
         """The cursor moved: remove the vanished nodes it no longer needs."""
