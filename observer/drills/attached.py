@@ -7,7 +7,7 @@ import time
 from collections.abc import Sequence
 
 from observer.remote import ReadOnly, connect
-from observer.runtime import ObserverError
+from observer.runtime import ObserverError, Runtime
 
 from .builtin import Drill
 from .remote_context import RemoteDrillContext
@@ -36,22 +36,22 @@ async def run_attached(
         connect_timeout: Seconds to connect, and for each read.
 
     Returns:
-        One report per drill. The service runs on: a drill changes only what it kills or suspends
-        (and resumes what it suspended).
+        One report per drill. The service runs on: a drill changes only what it kills, suspends
+        (and resumes what it suspended) or calls. Loads run in a runtime of the drill's own, here.
 
     Raises:
         Unreachable: No service there, refused, a bad token (one line).
         ReadOnly: The service does not allow control (the message says how it turns it on).
     """
     reports = []
-    async with connect(target, token=token, timeout=connect_timeout) as conn:
+    async with connect(target, token=token, timeout=connect_timeout) as conn, Runtime() as local:
         if not conn.control:
             raise ReadOnly("drill")
         for drill in drills:
             report = DrillReport(drill.name, drill.description)
             started = time.perf_counter()
             try:
-                ctx = await RemoteDrillContext.open(conn, report)
+                ctx = await RemoteDrillContext.open(conn, report, local)
             except ObserverError as error:  # no tree yet, a blocked loop, the service gone
                 report.steps.append(StepReport("attach", error=str(error)))
             else:

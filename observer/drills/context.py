@@ -247,6 +247,10 @@ class DrillContext(StepRecorder):
         """Monitors in the whole runtime now."""
         return self.rt.monitor_count()
 
+    async def monitor_total(self) -> int:
+        """`monitor_count`, awaitable as the attached context's is (there it is read from a snapshot)."""
+        return self.rt.monitor_count()
+
     def root_alive(self) -> bool:
         """Whether the root the drill began with is still alive."""
         return self.root_pid is not None and self.rt.is_alive(self.root_pid)
@@ -381,10 +385,14 @@ class DrillContext(StepRecorder):
         """
         spec = LoadSpec(dest, request, float(rate), float(seconds), float(timeout), reply)
         result = LoadResult(spec)
-        pid = self.rt.spawn(run_load, spec, result, self.target, trap_exits=True)
+        pid = self.rt.spawn(run_load, spec, result, self._load_call, trap_exits=True)
         load = Load(pid, result)
         self._loads.append(load)
         return load
+
+    async def _load_call(self, dest: Dest, request: Any, timeout: float) -> Any:
+        """One call of a load (in its caller process): a path is resolved to the pid there now."""
+        return await self.rt.call(await self.target(dest), request, timeout=timeout)
 
     @property
     def last_load(self) -> Load | None:

@@ -7,6 +7,10 @@ counts its outcome in the shared `LoadResult`: a reply (checked against
 `reply` when one is given), or the error the call raised (`CallTimeout` when
 the server is hung, `CallExit` when it died mid-call, `NoProc` while it is not
 registered). Killing the load kills its callers with it (they are linked).
+
+How a call is made is the drill context's (`Call`): in-process, `Runtime.call`
+on the runtime the load runs in; attached, a call over the service's endpoint
+from a runtime of the drill's own (`observer.drills.remote_context`).
 """
 
 from __future__ import annotations
@@ -37,8 +41,9 @@ MAX_RATE = 10_000
 MAX_CALLS = 1_000_000
 """Calls one load may make in all (rate times window)."""
 
-Resolve = Callable[[Any], Awaitable[Any]]
-"""Turns a load's destination into what `Runtime.call` takes (a path is resolved to the pid now there)."""
+Call = Callable[[Any, Any, float], Awaitable[Any]]
+"""Makes one call of a load: ``await call(dest, request, timeout)`` returns the reply or raises an
+`ObserverError` (`CallTimeout`, `CallExit`, `NoProc`, ...), which the load counts."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +103,7 @@ class LoadResult:
         return line
 
 
-async def run_load(proc: Process, spec: LoadSpec, result: LoadResult, resolve: Resolve) -> None:
+async def run_load(proc: Process, spec: LoadSpec, result: LoadResult, call: Call) -> None:
     """The load process's body (spawned with `trap_exits=True`): send on schedule, then wait for every caller."""
     loop = asyncio.get_running_loop()
     start = loop.time()
@@ -106,7 +111,7 @@ async def run_load(proc: Process, spec: LoadSpec, result: LoadResult, resolve: R
         delay = start + index / spec.rate - loop.time()
         if delay > 0:
             await asyncio.sleep(delay)  # the load's own schedule: this is its rate, not a guess
-        proc.runtime.spawn(_one_call, spec, result, resolve, link=proc.pid)
+        proc.runtime.spawn(_one_call, spec, result, call, link=proc.pid)
         result.sent += 1
     ended = 0
     while ended < result.sent:
@@ -117,10 +122,9 @@ async def run_load(proc: Process, spec: LoadSpec, result: LoadResult, resolve: R
     result.done = True
 
 
-async def _one_call(proc: Process, spec: LoadSpec, result: LoadResult, resolve: Resolve) -> None:
+async def _one_call(proc: Process, spec: LoadSpec, result: LoadResult, call: Call) -> None:
     try:
-        dest = await resolve(spec.dest)
-        reply = await proc.runtime.call(dest, spec.request, timeout=spec.timeout)
+        reply = await call(spec.dest, spec.request, spec.timeout)
     except ObserverError as error:  # counted: what a load is for
         result.failed(type(error).__name__, f"{type(error).__name__}: {error}")
         return

@@ -2,13 +2,24 @@
 
 `observer drill --file F --attach TARGET` runs the same drills against a running
 service. What the endpoint offers is what an attached drill can do: kill (any exit
-reason), suspend and resume, read snapshots (pids by path, monitor count, the
-root's fate, each restart's cascade: what stopped and started, how long it took)
-and inspect a process (its state, as text). A kill waits until the cascade it
-began has ended in the service's event log (no sleeping on a guess: each look is
-a snapshot, a round trip). What needs the runtime itself — a call, a load of calls,
-a flood, a churn — fails its step with "not supported when attached".
-HTTP waits run here, on this machine, as in-process.
+reason), suspend and resume, call a server (`call`, `wait_for` a reply, a background
+`load` of calls), read a server's state (`expect_state`), read snapshots (pids by path,
+the monitor count, the root's fate, each restart's cascade: what stopped and started,
+how long it took) and why a supervisor could not start a child. A kill waits until the
+cascade it began has ended in the service's event log (no sleeping on a guess: each
+look is a snapshot, a round trip).
+
+Requests and replies cross the wire as JSON (`observer.remote.values`): a request as
+TOML drill values are (lists stay lists), a reply as the same JSON value, or as a
+`RemoteRepr` of its repr when it has none (compared as that text). A state without a
+JSON form is read back from its repr when that is a Python literal.
+
+A load runs in a runtime of the drill's own, in this process: a load process and one
+caller process per call, as in-process, each call over a connection of its own
+(`CallPool`). What needs the service's runtime itself — a flood (the rate limiter's
+requests are Python objects), a churn (it starts processes in the service) — fails its
+step with "not supported when attached". HTTP waits run here, on this machine, as
+in-process.
 """
 
 from __future__ import annotations
@@ -21,14 +32,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from observer.journal import Cascade
-from observer.remote import Connection
-from observer.runtime import ObserverError, Pid
+from observer.remote import Connection, RemoteRepr, StartFailure
+from observer.runtime import Down, ObserverError, Pid, Runtime
 from observer.snapshot import NodeSnapshot, Snapshot
 
-from . import http, waits
-from .context import KILL_TIMEOUT, WAIT_TIMEOUT, Dest
+from . import http, values, waits
+from .call_pool import CallPool
+from .context import KILL_TIMEOUT, LOAD_GRACE, WAIT_TIMEOUT, Dest
 from .errors import DrillError
-from .load import ANY_REPLY, Load, LoadResult
+from .load import ANY_REPLY, Load, LoadResult, LoadSpec, run_load
 from .report import DrillReport
 from .stepping import StepRecorder
 
@@ -39,9 +51,8 @@ POLL = 0.002
 class NotAttachable(DrillError):
     """What a drill asked for needs the runtime in this process; the message says what and why."""
 
-    def __init__(self, what: str) -> None:
-        super().__init__(f"{what} is not supported when attached: the service's endpoint offers kill, "
-                         "suspend, resume, snapshots and inspect (run this drill in-process with --app)")
+    def __init__(self, what: str, why: str) -> None:
+        super().__init__(f"{what} is not supported when attached: {why} (run this drill in-process with --app)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,23 +80,49 @@ class RemoteKill:
 class RemoteDrillContext(StepRecorder):
     """A drill context on a `Connection` with control (see the module docstring for what it can do)."""
 
-    def __init__(self, conn: Connection, report: DrillReport, root: str) -> None:
+    def __init__(self, conn: Connection, report: DrillReport, root: str, local: Runtime) -> None:
+        """A context on `conn`; use `open`, which also learns the service's tree and start failures.
+
+        Args:
+            conn: A connection to the service, with control.
+            report: The report to fill.
+            root: The name paths start with (the service's root, as its snapshot names it).
+            local: A running runtime of the drill's own, in this process, where loads run.
+        """
         super().__init__(report, root)
         self.conn = conn
+        self.local = local
         self.live = False
         self._suspended: set[str] = set()  # what this drill suspended and has not resumed, by target text
         self._causes: list[str] = []
+        self._loads: list[Load] = []
+        self._pool: CallPool | None = None  # the loads' connections, opened with the first load
+        # The service's start failures already seen: the latest seq, and each child's count of them.
+        self._failure_seq = 0
+        self._failure_counts: dict[tuple[Pid, str], int] = {}
 
     @classmethod
-    async def open(cls, conn: Connection, report: DrillReport) -> RemoteDrillContext:
-        """A context on `conn`, its root named as the service's snapshot names it."""
+    async def open(cls, conn: Connection, report: DrillReport, local: Runtime) -> RemoteDrillContext:
+        """A context on `conn`, its root named as the service's snapshot names it.
+
+        Start failures from before the drill are not its causes: they are taken as seen.
+        """
         snapshot = await conn.snapshot()
         if snapshot.root is None:
             raise DrillError(f"{conn.where}: the service has no supervision tree yet")
-        return cls(conn, report, snapshot.root.label)
+        ctx = cls(conn, report, snapshot.root.label, local)
+        ctx._seen(await conn.start_failures())
+        return ctx
 
     async def cleanup(self) -> None:
-        """Resume whatever this drill suspended and did not resume."""
+        """Stop this drill's loads and close their connections; resume whatever it suspended and did not resume."""
+        for load in self._loads:
+            if self.local.is_alive(load.pid):
+                self.local.exit(load.pid, "kill")  # its callers are linked to it and die with it
+        self._loads.clear()
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
         for target in list(self._suspended):
             self._suspended.discard(target)
             try:
@@ -93,11 +130,39 @@ class RemoteDrillContext(StepRecorder):
             except ObserverError:
                 continue  # it died meanwhile, or the service is gone: nothing left to resume
 
+    # -- causes: why a supervisor could not start a child, as the service kept it --------------
+
     def cause_mark(self) -> int:
         return len(self._causes)
 
     def causes_since(self, mark: int) -> list[str]:
         return self._causes[mark:]
+
+    async def gather_causes(self) -> None:
+        """Ask the service for the start failures since the last ask; each is a cause (as in-process)."""
+        await self._gather()
+
+    async def _gather(self) -> list[StartFailure]:
+        try:
+            failures = await self.conn.start_failures(self._failure_seq)
+        except ObserverError:
+            return []  # the service is gone or blocked: the step says what it saw
+        for failure in failures:
+            line = f"supervisor {failure.supervisor} could not start child {failure.child!r}: {failure.reason}"
+            self._causes.extend([line] * self._new_failures(failure))
+        return failures
+
+    def _seen(self, failures: Sequence[StartFailure]) -> None:
+        for failure in failures:
+            self._new_failures(failure)
+
+    def _new_failures(self, failure: StartFailure) -> int:
+        """How many failed starts `failure` tells of that were not seen yet (and note them as seen)."""
+        key = (failure.supervisor, failure.child)
+        known = self._failure_counts.get(key, 0)
+        self._failure_counts[key] = failure.count
+        self._failure_seq = max(self._failure_seq, failure.seq)
+        return failure.count - known if failure.count > known else 1  # fewer: it was dropped and came back
 
     # -- reading the service --------------------------------------------------------------
 
@@ -121,26 +186,35 @@ class RemoteDrillContext(StepRecorder):
         return {path: _pid_at(snapshot, path) for path in paths}
 
     def monitor_count(self) -> int:
-        raise NotAttachable("expect_monitor_baseline")
+        raise NotAttachable("monitor_count()", "attached, the count is read from a snapshot: "
+                                               "use `await ctx.monitor_total()`")
+
+    async def monitor_total(self) -> int:
+        """Monitors in the whole service now (its snapshot's count; this drill holds none there)."""
+        return (await self.conn.snapshot()).monitor_count
 
     async def root_running(self) -> bool:
         """Whether the service's root is alive now."""
         return (await self.conn.snapshot()).root_alive
 
     async def get_state(self, dest: Dest, *, timeout: float = WAIT_TIMEOUT) -> Any:
-        """The server's state, read from its text (`inspect`) when that text is a Python literal.
+        """The server's state (`get_state` in the service: its `format_status()`), as a JSON value.
+
+        A state without a JSON form (a set, a pid, an object) is read back from its repr when that
+        is a Python literal.
 
         Raises:
-            DrillError: not a server, or a state whose text is not a literal.
+            DrillError: a state whose repr is not a literal.
+            NotAServer, NoProc, CallTimeout: as `Runtime.get_state` does there.
         """
-        inspection = await self.conn.inspect(dest)
-        if inspection.state is None:
-            raise DrillError(f"{dest!r} is not a server: it has no state")
+        state = await self.conn.get_state(dest, timeout=timeout)
+        if not isinstance(state, RemoteRepr):
+            return state
         try:
-            return ast.literal_eval(inspection.state)
+            return ast.literal_eval(state.text)
         except (ValueError, SyntaxError, MemoryError, RecursionError):
-            raise DrillError(f"the state of {dest!r} is not a Python literal when read attached: "
-                             f"{inspection.state[:80]!r}") from None
+            raise DrillError(f"the state of {dest!r} has no JSON form, and its repr is not a Python literal: "
+                             f"{state.text[:80]!r}") from None
 
     # -- faults -------------------------------------------------------------------------
 
@@ -163,8 +237,9 @@ class RemoteDrillContext(StepRecorder):
             snapshot = await self.snapshot([path])
             cascade = _cascade_of(snapshot, pid)
             if cascade is not None and cascade.ended_at is not None:
-                return self._settled(path, pid, reason, supervisor, cascade, started)
+                return self._settled(path, pid, reason, supervisor, cascade, started, await self._gather())
             if not snapshot.root_alive or (cascade is None and _gone_for_good(snapshot, path, pid)):
+                await self._gather()
                 return RemoteKill(path, pid, _reason(None, reason), supervisor, (), (), None,
                                   time.perf_counter() - started)
             if time.perf_counter() > deadline:
@@ -173,16 +248,17 @@ class RemoteDrillContext(StepRecorder):
             await asyncio.sleep(POLL)
 
     def _settled(self, path: str, pid: Pid, reason: Any, supervisor: Pid | None, cascade: Cascade,
-                 started: float) -> RemoteKill:
+                 started: float, failures: Sequence[StartFailure]) -> RemoteKill:
         stopped = tuple(step.id for step in cascade.stopped)
         restarted = tuple(step.id for step in cascade.started)
         seconds = cascade.seconds if cascade.child in restarted else None
         if cascade.outcome == "gave_up":
             self._causes.append(f"supervisor {cascade.supervisor_label or cascade.supervisor} gave up "
                                 "(restart intensity reached)")
-        elif cascade.child not in restarted:
+        elif cascade.child not in restarted and not any(
+                failure.supervisor is cascade.supervisor and failure.child == cascade.child for failure in failures):
             self._causes.append(f"supervisor {cascade.supervisor_label or cascade.supervisor} did not start "
-                                f"{cascade.child!r} again: its start failed (the service's log has why)")
+                                f"{cascade.child!r} again (the service's log may say why)")
         return RemoteKill(path, pid, _reason(cascade.reason, reason), supervisor, stopped, restarted, seconds,
                           time.perf_counter() - started)
 
@@ -203,6 +279,72 @@ class RemoteDrillContext(StepRecorder):
     async def pause(self, seconds: float) -> None:
         """Wait `seconds` (a load window)."""
         await asyncio.sleep(seconds)
+
+    # -- talking to servers ---------------------------------------------------------------
+
+    async def call(self, dest: Dest, request: Any, *, timeout: float = 5.0) -> Any:
+        """Call a server in the service (a pid, a registered name or a path); returns its reply.
+
+        Raises:
+            NoProc, CallTimeout, CallExit, NotAServer: as `Runtime.call` does there.
+            InvalidArgument: the request has no JSON form (see the module docstring).
+        """
+        return await self.conn.call(dest, request, timeout=timeout)
+
+    async def wait_for_reply(self, dest: Dest, request: Any, reply: Any = ANY_REPLY, *,
+                             timeout: float = WAIT_TIMEOUT) -> Any:
+        """Call `dest` until it answers (with `reply`, in TOML shapes, when one is given); returns the reply.
+
+        Raises:
+            DrillError: no such reply within `timeout`; the message says what the last try got.
+        """
+
+        async def attempt(remaining: float) -> tuple[bool, Any, str]:
+            got = await self.conn.call(dest, request, timeout=max(remaining, 1e-3))
+            return reply is ANY_REPLY or values.equal(reply, got), got, f"the reply {got!r}"
+
+        wanted = "a reply" if reply is ANY_REPLY else f"the reply {reply!r}"
+        return await waits.until(attempt, timeout, f"wait_for call {dest!r} {request!r}: no {wanted}")
+
+    def start_load(self, dest: Dest, request: Any, *, rate: float, seconds: float, timeout: float = 1.0,
+                   reply: Any = ANY_REPLY) -> Load:
+        """Start calling `dest` in the service `rate` times a second for `seconds`, from this process.
+
+        `await ctx.wait_load(load)` waits for its end; the drill stops loads still running when it ends.
+        """
+        if self._pool is None:
+            self._pool = CallPool(self.conn)
+        spec = LoadSpec(dest, request, float(rate), float(seconds), float(timeout), reply)
+        result = LoadResult(spec)
+        pid = self.local.spawn(run_load, spec, result, self._pool.call, trap_exits=True)
+        load = Load(pid, result)
+        self._loads.append(load)
+        return load
+
+    @property
+    def last_load(self) -> Load | None:
+        """The load started last, if any."""
+        return self._loads[-1] if self._loads else None
+
+    async def wait_load(self, load: Load) -> LoadResult:
+        """Wait until `load` has sent its last call and every call has ended; returns its result.
+
+        Raises:
+            DrillError: it did not end within its window, its call timeout and `LOAD_GRACE`.
+        """
+        spec = load.result.spec
+        budget = spec.seconds + spec.timeout + LOAD_GRACE
+        if self.local.is_alive(load.pid):
+            async with self.local.attached() as me:
+                ref = me.monitor(load.pid)
+                try:
+                    await me.receive(lambda m: type(m) is Down and m.ref is ref, timeout=budget)
+                except TimeoutError:
+                    raise DrillError(f"the load on {spec.dest!r} did not end within {budget:g} s: "
+                                     f"{load.result.summary()}") from None
+        return load.result
+
+    # -- waits ----------------------------------------------------------------------------
 
     async def wait_for_http(self, url: str, status: int = 200, *, timeout: float = WAIT_TIMEOUT) -> int:
         """GET `url` (loopback only, from here) until it answers `status`; returns it (see `DrillContext`)."""
@@ -231,29 +373,11 @@ class RemoteDrillContext(StepRecorder):
 
     # -- what only a runtime in this process can do ---------------------------------------
 
-    async def call(self, dest: Dest, request: Any, *, timeout: float = 5.0) -> Any:
-        raise NotAttachable("call")
-
-    async def wait_for_reply(self, dest: Dest, request: Any, reply: Any = ANY_REPLY, *,
-                             timeout: float = WAIT_TIMEOUT) -> Any:
-        raise NotAttachable("wait_for a call's reply")
-
-    def start_load(self, dest: Dest, request: Any, *, rate: float, seconds: float, timeout: float = 1.0,
-                   reply: Any = ANY_REPLY) -> Load:
-        raise NotAttachable("load")
-
-    @property
-    def last_load(self) -> Load | None:
-        return None
-
-    async def wait_load(self, load: Load) -> LoadResult:
-        raise NotAttachable("expect_errors_at_most")
-
     async def flood(self, limiter: str, key: str, checks: int) -> int:
-        raise NotAttachable("flood")
+        raise NotAttachable("flood", "the rate limiter's checks are Python objects, which do not cross the wire")
 
     async def churn(self, pattern: str, subscribers: int) -> int:
-        raise NotAttachable("churn")
+        raise NotAttachable("churn", "it starts subscriber processes inside the service")
 
 
 def _node_at(snapshot: Snapshot, path: str) -> NodeSnapshot:

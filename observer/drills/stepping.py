@@ -47,6 +47,9 @@ class StepRecorder:
         """The causes caught since `mark` (none here)."""
         return []
 
+    async def gather_causes(self) -> None:
+        """Bring in causes that must be asked for (a subclass attached to a service asks it); nothing here."""
+
     # -- steps and expectations --------------------------------------------------
 
     @asynccontextmanager
@@ -62,6 +65,7 @@ class StepRecorder:
         outer, self.current_step = self.current_step, step
         first_cause = self.cause_mark()
         started = time.perf_counter()
+        cancelled = False
         try:
             yield step
         except (ObserverError, TimeoutError, AssertionError) as error:
@@ -71,11 +75,14 @@ class StepRecorder:
             self.failed_with = error
             raise
         except asyncio.CancelledError:
+            cancelled = True
             if self.interrupted is None:
                 self.interrupted = step
             raise
         finally:
             step.seconds = time.perf_counter() - started
+            if not cancelled:  # a drill past its deadline asks nothing more
+                await self.gather_causes()
             step.causes.extend(_counted(self.causes_since(first_cause)))
             self.current_step = outer
 

@@ -37,7 +37,7 @@ async def run_step(ctx: Context, spec: StepSpec) -> None:
 async def _run_round(ctx: Context, fields: dict[str, Any], step: StepReport) -> None:
     watched = [*fields.get("expect_restarted", []), *fields.get("expect_unchanged", [])]
     before = await ctx.pids(watched)
-    baseline = ctx.monitor_count() if fields.get("expect_monitor_baseline") else 0
+    baseline = await ctx.monitor_total() if fields.get("expect_monitor_baseline") else 0
     waits = fields.get("timeout_ms", WAIT_TIMEOUT * 1000) / 1000
     load = _start_load(ctx, fields["load"], step) if "load" in fields else None
     stopped: list[str] = []
@@ -90,7 +90,7 @@ async def _run_round(ctx: Context, fields: dict[str, Any], step: StepReport) -> 
     if "expect_started" in fields:
         ctx.expect_equal(step, "started, in order", fields["expect_started"], started)
     if fields.get("expect_monitor_baseline"):
-        ctx.expect_equal(step, "rt.monitor_count() back at its baseline", baseline, ctx.monitor_count())
+        ctx.expect_equal(step, "rt.monitor_count() back at its baseline", baseline, await ctx.monitor_total())
     if "expect_state" in fields:
         table = fields["expect_state"]
         state = await ctx.get_state(table["dest"], timeout=table.get("timeout_ms", WAIT_TIMEOUT * 1000) / 1000)

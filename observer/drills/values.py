@@ -8,6 +8,8 @@ value is brought into TOML's shapes (`comparable`):
 - a set or frozenset becomes a sorted list when its items sort, else a list in repr order;
 - a dict keeps its keys when they are strings, else each key becomes its `str`;
 - a `Pid` becomes its text, `"<0.42.0>"`;
+- a reply or state of an attached service that has no JSON form (`observer.remote.RemoteRepr`)
+  becomes its repr text, so `"<0.42.0>"` matches a pid there too;
 - None, bool, int, float, str, bytes and anything else stay as they are
   (`1` equals `1.0`, as in Python).
 
@@ -18,15 +20,22 @@ with a matching value (nested tables are subsets too; arrays must be equal).
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from observer.runtime import Pid
+
+_REMOTE_VALUES = "observer.remote.values"
+"""Where `RemoteRepr` lives: looked up only if imported (no attached drill: no value can be one)."""
 
 
 def comparable(value: Any) -> Any:
     """`value` in TOML's shapes (see the module docstring)."""
     if isinstance(value, Pid):
         return repr(value)
+    remote = sys.modules.get(_REMOTE_VALUES)
+    if remote is not None and isinstance(value, remote.RemoteRepr):
+        return value.text
     if isinstance(value, tuple | list):
         return [comparable(item) for item in value]
     if isinstance(value, set | frozenset):
