@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shlex
 import signal
 import socket
 import sys
@@ -54,8 +55,7 @@ def main(argv: list[str]) -> int:
         problem = asyncio.run(_unreachable(args.attach, args.attach_token))
         if problem is not None:
             return _fail(f"--attach {args.attach}: {problem}")
-    server = WebServer(_app_argv(args), host=args.host, port=args.port, token=args.token,
-                       title="observer" if args.attach is None else f"observer attach {args.attach}")
+    server = WebServer(_app_argv(args), host=args.host, port=args.port, token=args.token, title=_title(args))
     return asyncio.run(_serve(server))
 
 
@@ -69,6 +69,16 @@ def _app_argv(args: argparse.Namespace) -> list[str]:
     if args.read_only:
         argv.append("--read-only")
     return argv
+
+
+def _title(args: argparse.Namespace) -> str:
+    """What each tab runs, as a person would type it (without the attach token): the page's title."""
+    words = ["observer"]
+    if args.attach is not None:
+        words += ["attach", args.attach]
+    if args.read_only:
+        words.append("--read-only")
+    return shlex.join(words)
 
 
 async def _unreachable(target: str, token: str | None) -> str | None:
@@ -91,8 +101,7 @@ async def _serve(server: WebServer) -> int:
     try:
         async with server.running():
             for host, port in server.addresses:
-                print(f"{PROG}: serving {_url(host, port, server.token)} (each tab runs "
-                      f"{' '.join(server.argv[1:])})", flush=True)
+                print(f"{PROG}: serving {_url(host, port, server.token)} (each tab runs {server.title})", flush=True)
             await stopping.wait()
     except OSError as error:
         return _fail(f"cannot listen on {server.host}:{server.port}: {_why(error)}")

@@ -45,18 +45,16 @@ def token_cookie(port: int) -> str:
     return f"observer_web_token_{port}"
 
 
-def access_guard(token: str | None, port: int) -> Middleware:
+def access_guard(token: str | None) -> Middleware:
     """The middleware that refuses requests from the wrong origin, host or without the token.
 
     Args:
         token: The token every request must carry (as ``?token=`` or the cookie); None to serve
             loopback names only, with no token.
-        port: The port served, which names the token's cookie.
 
     Returns:
         An aiohttp middleware (add it to the application's ``middlewares`` before it starts).
     """
-    cookie = token_cookie(port)
     expected = None if token is None else token.encode()
 
     @web.middleware
@@ -69,6 +67,7 @@ def access_guard(token: str | None, port: int) -> Middleware:
                 raise web.HTTPForbidden(text="observer web: served on loopback only; open it by a loopback "
                                              "address (127.0.0.1, localhost, [::1])\n")
             return await handler(request)
+        cookie = token_cookie(request.url.port or 80)  # the port the browser used
         from_query = _matches(request.query.get(TOKEN_PARAMETER), expected)
         if not from_query and not _matches(request.cookies.get(cookie), expected):
             raise web.HTTPUnauthorized(text=f"observer web: open the address with ?{TOKEN_PARAMETER}=TOKEN "

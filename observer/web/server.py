@@ -72,11 +72,11 @@ class WebServer(Server):
             OSError: The address cannot be listened on (taken, not this machine's, no such name).
         """
         app = await self._make_app()
-        app.middlewares.append(access_guard(self.token, self.port))
-        runner = web.AppRunner(app, handle_signals=False, access_log=None)
+        app.middlewares.append(access_guard(self.token))
+        runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=1.0)
         await runner.setup()
         try:
-            site = web.TCPSite(runner, self.host, self.port, shutdown_timeout=1.0)
+            site = web.TCPSite(runner, self.host, self.port)
             await site.start()
             self.addresses = [(str(address[0]), int(address[1])) for address in runner.addresses]
             yield self

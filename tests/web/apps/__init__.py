@@ -1,0 +1,1 @@
+"""Stand-in apps for the session tests, run as ``python tests/web/apps/NAME.py``."""
