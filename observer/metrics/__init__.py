@@ -4,7 +4,9 @@ Needs the optional `[metrics]` extra (prometheus_client); it is imported only wh
 is called, so `import observer.metrics` works without it and a missing package is one clear line.
 
 Every figure is read at scrape time from what the runtime already keeps (a prometheus_client
-custom collector), so nothing is counted twice on the runtime's hot paths. The families:
+custom collector), so nothing is counted twice on the runtime's hot paths; the loop's lag and
+stalls come from the attach endpoint's watchdog when the runtime is served
+(`observer.remote.serve`), else from a heartbeat of the metrics' own (`observer.metrics.loop`). The families:
 `observer_processes{kind}`, `observer_restarts_total{supervisor,child}`,
 `observer_restart_intensity_used{supervisor}`, `observer_monitors`, `observer_mailbox_depth_max`,
 `observer_mailbox_depth_sum`, `observer_rate_limit_checks_total{limiter,result}`,

@@ -3,7 +3,8 @@
 A scrape usually runs in the HTTP server's thread. It never touches the runtime from there: it
 schedules one small synchronous read (`read_runtime`) onto the runtime's loop and waits for it
 with a deadline. If the loop is blocked past the deadline, the scrape still answers, with what
-it knows without the loop: how long the loop has been blocked and the stalls so far.
+it knows without the loop: how long the loop has been blocked and the stalls so far (from a
+probe of the metrics' own, or from the attach endpoint's watchdog: `observer.metrics.loop`).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from prometheus_client.registry import Collector, CollectorRegistry
 
 from observer.runtime import Runtime
 
-from .probe import LoopProbe
+from .loop import LoopFigures
 from .reading import Reading, read_in_steps, read_runtime
 
 _HELP = MappingProxyType({
@@ -53,23 +54,24 @@ class _Scrape:
 class RuntimeCollector(Collector):
     """Exports one runtime's processes, restarts, monitors, mailboxes, rate limits, loop lag and stalls.
 
-    Made by `observer.metrics.register`, which starts its probe on the runtime's loop and adds
-    it to a registry; `close()` takes it out again.
+    Made by `observer.metrics.register`, which gives it the loop's figures (a probe it starts on
+    the runtime's loop, or the endpoint that serves the runtime) and adds it to a registry;
+    `close()` takes it out again.
     """
 
-    def __init__(self, rt: Runtime, probe: LoopProbe, registry: CollectorRegistry, *,
+    def __init__(self, rt: Runtime, figures: LoopFigures, registry: CollectorRegistry, *,
                  read_deadline: float, clock: Callable[[], float] = time.monotonic) -> None:
         """Create a collector (it reads nothing until it is scraped).
 
         Args:
             rt: The runtime to export.
-            probe: A started probe on the runtime's loop.
+            figures: Where the loop's lag and stalls come from (a started probe, or the endpoint).
             registry: The registry it is (about to be) registered in; `close()` unregisters it there.
             read_deadline: Seconds a scrape from another thread waits for the loop.
-            clock: The probe's monotonic clock (measures how late the read ran).
+            clock: A monotonic clock (measures how late the read ran).
         """
         self._rt = rt
-        self._probe = probe
+        self.figures = figures
         self.registry = registry
         self._read_deadline = read_deadline
         self._clock = clock
@@ -84,39 +86,36 @@ class RuntimeCollector(Collector):
         yield from _families(scrape.reading, scrape.loop)
 
     def close(self) -> None:
-        """Unregister from the registry and stop the probe's heartbeat (idempotent)."""
+        """Unregister from the registry and stop the probe's heartbeat, if it has one (idempotent)."""
         with contextlib.suppress(KeyError):  # already unregistered
             self.registry.unregister(self)
-        self._probe.close()
+        self.figures.close()
 
     # -- reading -----------------------------------------------------------------------------
 
     def _scrape(self) -> _Scrape:
-        probe = self._probe
-        if probe.loop.is_closed():  # the runtime's loop has ended: there is nothing left to measure
+        figures = self.figures
+        if figures.loop.is_closed():  # the runtime's loop has ended: there is nothing left to measure
             return _Scrape(None, None)
-        if probe.on_loop_thread():  # a scrape handled on the runtime's own loop: waiting would deadlock
-            state = probe.seen()
-            return _Scrape(read_runtime(self._rt), (state.lag, state.stalls))
+        if figures.on_loop_thread():  # a scrape handled on the runtime's own loop: waiting would deadlock
+            return _Scrape(read_runtime(self._rt), figures.running(None))
         answer = self._read_on_loop()
         if answer is not None:
             reading, lag, stalls = answer
             return _Scrape(reading, (lag, stalls))
-        state = probe.state()
-        ongoing = 1 if probe.ongoing_stall(state) else 0  # `seen` counts it once the loop runs again
-        return _Scrape(None, (probe.blocked_for(state), state.stalls + ongoing))
+        return _Scrape(None, figures.blocked())
 
     def _read_on_loop(self) -> tuple[Reading, float, int] | None:
         """Read the runtime on its loop, a step per loop turn; None if it was not done within the deadline."""
         future: concurrent.futures.Future[tuple[Reading, float, int]] = concurrent.futures.Future()
-        loop, probe, rt, clock = self._probe.loop, self._probe, self._rt, self._clock
+        figures, rt, clock = self.figures, self._rt, self._clock
+        loop = figures.loop
         scheduled = clock()
 
         def first() -> None:  # on the runtime's loop, like every step
             if not future.set_running_or_notify_cancel():
                 return  # the scrape gave up waiting before the loop ran this
-            lag = clock() - scheduled
-            stalls = probe.seen().stalls
+            lag, stalls = figures.running(clock() - scheduled)
             steps = read_in_steps(rt)
 
             def step() -> None:

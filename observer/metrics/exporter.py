@@ -61,7 +61,9 @@ def serve(
         address: ``(host, port)``; port 0 picks a free one (see `MetricsEndpoint.address`).
         registry: The registry to add the runtime's collector to and serve; default
             prometheus_client's global ``REGISTRY`` (which also has the process and GC collectors).
-        **options: Passed to `observer.metrics.register` (``stall_threshold``, ``read_deadline``).
+        **options: Passed to `observer.metrics.register` (``stall_threshold``, ``read_deadline``,
+            ``endpoint``); a runtime that ``observer.remote.serve`` publishes gets its loop's lag and
+            stalls from that endpoint.
 
     Raises:
         MetricsUnavailable: On entering: prometheus_client is not installed.
