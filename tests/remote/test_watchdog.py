@@ -120,3 +120,22 @@ async def test_a_stall_inside_a_process_task_knows_its_pid() -> None:
     dog.poll()  # the pong is queued on this very loop, which has not turned since: blocked
     (stall,) = dog.stalls()
     assert stall.pid == 7 and stall.task == "<0.7.0> worker"
+
+
+def test_a_stall_is_counted_when_it_begins_and_blocked_for_is_the_unanswered_pings_age() -> None:
+    loop, clock = FakeLoop(), Clock()
+    dog = watchdog(loop, clock)
+    dog.poll()
+    assert dog.stalls_begun == 0 and dog.blocked_for() == 0.0
+    clock.now += 0.3
+    loop_answer_pending = dog.blocked_for()
+    assert abs(loop_answer_pending - 0.3) < 1e-9  # read before the watchdog polls: the ping's age already
+    dog.poll()
+    assert (dog.stalls_begun, dog.count) == (1, 0)  # begun, not yet ended
+    dog.poll()
+    assert dog.stalls_begun == 1  # the same stall is not counted again
+    clock.now += 0.2
+    loop.run()  # answered: blocked_for is 0.0 even before the watchdog takes the answer in
+    assert dog.blocked_for() == 0.0
+    dog.poll()
+    assert (dog.stalls_begun, dog.count) == (1, 1) and abs(dog.lag - 0.5) < 1e-9

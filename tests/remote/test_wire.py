@@ -194,3 +194,33 @@ async def test_a_crash_cascade_keeps_its_traceback_text() -> None:
         local = builder.previous
         assert local is not None
         assert cascade.traceback == local.log[0].traceback  # type: ignore[union-attr]
+
+
+def test_call_errors_cross_as_their_own_kinds_with_the_services_words() -> None:
+    from observer.runtime import CallExit, CallTimeout, NotAServer
+
+    for error, kind in ((CallTimeout(Pid(3), ["get", "k"], 0.5), wire.E_CALL_TIMEOUT),
+                        (CallExit(Pid(3), RuntimeError("boom")), wire.E_CALL_EXIT),
+                        (NotAServer(Pid(3), "a call"), wire.E_NOT_A_SERVER)):
+        found_kind, message, details = wire.call_error_to_wire(error)
+        assert (found_kind, message) == (kind, str(error))
+        answer = json.loads(wire.encode(wire.error(1, found_kind, message, **details)))["error"]
+        rebuilt = wire.call_error_from_wire(answer, "cache", ["get", "k"], "call")
+        assert type(rebuilt) is type(error) and str(rebuilt) == str(error)
+        if isinstance(rebuilt, CallExit):
+            assert rebuilt.reason == "RuntimeError('boom')"
+        if isinstance(rebuilt, CallTimeout):
+            assert (rebuilt.dest, rebuilt.request, rebuilt.timeout) == ("cache", ["get", "k"], 0.5)
+    assert wire.call_error_from_wire({"kind": wire.E_NOPROC, "message": "x"}, "cache", None, "call") is None
+
+
+def test_a_start_failure_crosses_with_the_connections_pids() -> None:
+    from observer.remote import StartFailure
+
+    failure = StartFailure(4, 1.5, Pid(2), "web", "listener", "OSError(98)", count=3)
+    pids = wire.PidTable()
+    back = wire.start_failure_from_wire(json.loads(json.dumps(wire.start_failure_to_wire(failure))), pids)
+    assert back == StartFailure(4, 1.5, pids(2), "web", "listener", "OSError(98)", count=3)
+    assert back.supervisor is pids(2)
+    with pytest.raises(wire.WireError):
+        wire.start_failure_from_wire({"seq": 1}, pids)
