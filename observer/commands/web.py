@@ -44,7 +44,8 @@ def main(argv: list[str]) -> int:
         from observer.web.guard import is_loopback
         from observer.web.server import WebServer
     except ImportError as error:
-        return _fail(f"needs the [web] extra ({error.name} is missing): pip install 'aio-observer[web]'")
+        missing = (error.name or "textual_serve").split(".")[0]
+        return _fail(f"needs the [web] extra ({missing} is missing): pip install 'aio-observer[web]'")
     if args.token is not None and len(args.token) < MIN_TOKEN_LENGTH:
         parser.error(f"--token must be at least {MIN_TOKEN_LENGTH} characters (python -c 'import secrets; "
                      "print(secrets.token_urlsafe())' makes one)")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import subprocess
+import sys
 
 import pytest
 
@@ -63,3 +64,12 @@ def test_help_says_attach_is_the_recommended_form(capsys: pytest.CaptureFixture[
     assert "--attach is the recommended form" in text
     assert "address already in use" in text  # why: a tree of your own cannot run once per tab
     assert "any other --host needs --token" in text
+
+
+def test_without_the_web_extra_it_says_how_to_install_it() -> None:
+    script = "import sys; sys.modules['textual_serve'] = None; from observer.cli import main; sys.exit(main(['web']))"
+    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True,
+                            timeout=DEADLINE)
+    assert result.returncode == 1
+    assert result.stderr == ("observer web: needs the [web] extra (textual_serve is missing): "
+                             "pip install 'aio-observer[web]'\n")
