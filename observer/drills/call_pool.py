@@ -33,7 +33,10 @@ class CallPool:
         self._limit = limit
         # Invariant: every connection the pool opened and has not closed is in `_open`; the free ones
         # are also in `_free`. A `None` in `_free` is a slot given back by a connection that closed.
+        # `_opening` counts the connections being opened: their slots are taken before the first await,
+        # so that callers arriving together never open more than `limit` between them.
         self._open: set[Connection] = set()
+        self._opening = 0
         self._free: asyncio.Queue[Connection | None] = asyncio.Queue()
         self._closed = False
 
@@ -72,19 +75,29 @@ class CallPool:
         while True:
             if self._closed:
                 raise Unreachable(f"{self._conn.where}: the drill's calls are closed (the drill has ended)")
-            if self._free.empty() and len(self._open) < self._limit:
+            if self._free.empty() and self._slot_left():
                 return await self._open_one()
             conn = await self._free.get()
             if conn is None:  # a slot given back: open a connection in it
-                if len(self._open) < self._limit:
+                if self._slot_left():
                     return await self._open_one()
                 continue
             if not conn.closed and conn in self._open:
                 return conn
             self._open.discard(conn)
 
+    def _slot_left(self) -> bool:
+        return len(self._open) + self._opening < self._limit
+
     async def _open_one(self) -> Connection:
-        conn = await self._conn.open_another()
+        self._opening += 1
+        try:
+            conn = await self._conn.open_another()
+        except BaseException:
+            self._free.put_nowait(None)  # the slot is free again: a caller waiting for one may open it
+            raise
+        finally:
+            self._opening -= 1
         if self._closed:  # the pool closed while it opened this one
             await conn.close()
             raise Unreachable(f"{self._conn.where}: the drill's calls are closed (the drill has ended)")

@@ -109,3 +109,14 @@ async def test_past_the_limit_a_call_waits_for_a_connection_within_its_timeout(x
             await pool.close()
         with pytest.raises(Unreachable, match="the drill's calls are closed"):
             await pool.call("gate", "ping", 1.0)
+
+
+async def test_callers_arriving_together_never_open_more_than_the_limit(xdg: Path) -> None:
+    async with gate_service() as (_, conn):
+        pool = CallPool(conn, limit=2)
+        try:
+            replies = await asyncio.gather(*(pool.call("gate", f"ping {n}", 5.0) for n in range(10)))
+            assert replies == [f"ping {n}" for n in range(10)]
+            assert pool.size == 2
+        finally:
+            await pool.close()
