@@ -15,7 +15,7 @@ class Unreachable(ObserverError, ConnectionError):
 
 
 class ReadOnly(ObserverError, PermissionError):
-    """A control request (kill, terminate, restart, suspend, resume, trace) to a read-only endpoint."""
+    """A control request (kill, terminate, restart, suspend, resume, trace, call) to a read-only endpoint."""
 
     def __init__(self, what: str) -> None:
         """Say what was refused and how the service allows it.
