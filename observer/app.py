@@ -60,6 +60,8 @@ REFRESH_STEPS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0)
 DESTRUCTIVE = frozenset({"kill", "kill_with_reason", "terminate", "restart", "drills", "suspend", "resume", "trace"})
 """Actions that change the runtime: greyed and refused without control (drills kill processes; tracing
 changes what the runtime does for the traced process)."""
+HISTORY_STEP = 5.0
+"""Seconds between two points of the monitors' history while their counts stay the same."""
 WIDE = 120
 """Columns from which the footer also shows the command palette's key."""
 QUIT_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
@@ -513,8 +515,11 @@ class ObserverApp(App[None]):
         self._publish(session, source.latest)
 
     def _publish(self, session: _Session, snapshot: Snapshot | None) -> None:
-        """Hand the snapshot to every widget of its view, in one go."""
+        """Hand the snapshot to every widget of its view, in one go (only the detail when it is the same one)."""
         if snapshot is None:
+            return
+        if snapshot is session.published:
+            self._show_detail(session)  # the selected process is read again every tick
             return
         if self._note_root_exit(session, snapshot) and session.source.local:
             session.source.refresh(self._view_of(session))  # so that the note is in what is drawn
@@ -528,7 +533,8 @@ class ObserverApp(App[None]):
         view.header.title = session.source.title
         view.header.snapshot = snapshot
         view.supervision_tree.snapshot = snapshot
-        view.monitors_panel.snapshot = snapshot
+        if _monitors_moved(view.monitors_panel.snapshot, snapshot):
+            view.monitors_panel.snapshot = snapshot
         view.buckets_panel.snapshot = snapshot
         view.event_log.snapshot = snapshot
         view.host_panel.snapshot = snapshot
@@ -1191,6 +1197,16 @@ class ObserverApp(App[None]):
         if self._timer is not None:
             self._timer.stop()
             self._timer = self.set_interval(interval, self._on_timer)
+
+
+def _monitors_moved(shown: Snapshot | None, snapshot: Snapshot) -> bool:
+    """Whether the monitors panel is to draw `snapshot`: its counts changed, or a history step has passed.
+
+    The panel adds a point of history per snapshot it is given; one a second keeps an idle app's
+    panel still between seconds (and its history a minute long).
+    """
+    return (shown is None or snapshot.monitors is not shown.monitors or snapshot.monitor_count != shown.monitor_count
+            or snapshot.taken_at - shown.taken_at >= HISTORY_STEP or snapshot.taken_at < shown.taken_at)
 
 
 def screenshot_dir() -> Path:

@@ -32,6 +32,8 @@ START_TIMEOUT = 10.0
 """Seconds the tree's factory may take to return its root before the start is given up."""
 HOST_SAMPLE_SECONDS = 1.0
 """Host figures are sampled at most this often (psutil reads /proc)."""
+QUIET_SECONDS = 1.0
+"""While nothing a snapshot shows has changed, one is taken at most this often (for the clocks it shows)."""
 DRILL_ROOT = "system"
 """The name the built-in drills find the default system's root by."""
 
@@ -88,9 +90,11 @@ class InProcessSource(Source):
         self._state = SourceState("connecting")
         self._stopping = asyncio.Event()
         self._changed: Changed = _nothing
-        self._loop_lag = 0.0
+        self._loop_lag = 0.0  # the worst lag of the last host sample's second, as snapshots show it
+        self._lag_window = 0.0  # the worst lag since then
         self._host: HostStats | None = None
         self._host_sampled_at = -HOST_SAMPLE_SECONDS
+        self._quiet: tuple[object, ...] = ()  # what the last snapshot was taken of (see `refresh`)
 
     @property
     def title(self) -> str:
@@ -216,14 +220,26 @@ class InProcessSource(Source):
     # -- reading -----------------------------------------------------------------------------------------
 
     def refresh(self, view: View, *, loop_lag: float | None = None) -> None:
-        """Take a snapshot now."""
+        """Take a snapshot now, unless nothing it shows can have changed since the last one, less than
+        `QUIET_SECONDS` ago (then `latest` stays the same object, and the app draws nothing)."""
         builder = self._builder
-        if builder is None:
+        rt, journal = self._runtime, self._journal
+        if builder is None or rt is None or journal is None:
             return
         if loop_lag is not None:
-            self._loop_lag = loop_lag
-        builder.take(self._root_pid, opened=view.opened, host=self._sample_host(), loop_lag=self._loop_lag,
-                     affected=view.affected, table=view.table)
+            self._lag_window = max(self._lag_window, loop_lag)
+        host = self._sample_host()
+        quiet = (rt.generation, journal.version, journal.monitor_version, rt.monitor_count(), self._root_pid, host,
+                 self._loop_lag, view.opened, view.affected)
+        previous = builder.previous
+        if (
+            previous is not None and not view.table and not previous.buckets and quiet == self._quiet
+            and 0.0 <= self._clock() - previous.taken_at < QUIET_SECONDS
+        ):
+            return
+        self._quiet = quiet
+        builder.take(self._root_pid, opened=view.opened, host=host, loop_lag=self._loop_lag, affected=view.affected,
+                     table=view.table)
 
     @property
     def latest(self) -> Snapshot | None:
@@ -361,6 +377,9 @@ class InProcessSource(Source):
                 self._host_stats = HostSampler()
             self._host = self._host_stats()
             self._host_sampled_at = now
+            # The lag is shown as the worst of the second, with the host figures: a figure that moves
+            # every tick by a few microseconds would redraw the panel every tick, and tell nothing.
+            self._loop_lag, self._lag_window = self._lag_window, 0.0
         return self._host
 
 

@@ -72,32 +72,54 @@ class RuntimeView(Vertical):
     }
     """
 
-    def compose(self) -> ComposeResult:
-        yield StatusHeader()
-        with Horizontal(classes="main"):
-            with Vertical(classes="left"):
-                with ContentSwitcher(initial="tree-pane", classes="switcher"):
-                    with Vertical(id="tree-pane"):
-                        yield SupervisionTree()
-                        yield FilterBar()
-                    yield ProcessList(id="process-list")
-            with VerticalScroll(classes="right"):
-                yield ProcessPanel()
-                yield TracePane()
-                yield MonitorsPanel()
-                yield BucketsPanel()
-        with Horizontal(classes="bottom"):
-            yield EventLog()
-            yield HostPanel()
-
     def __init__(self, *, name: str | None = None, id: str | None = None, classes: str | None = None,
                  disabled: bool = False) -> None:
-        """Create the view (its widgets are composed when it is mounted)."""
+        """Create the view and its widgets (composed when it is mounted)."""
         super().__init__(name=name, id=id, classes=classes, disabled=disabled)
+        self.header = StatusHeader()
+        """The runtime's header line."""
+        self.supervision_tree = SupervisionTree()
+        """The supervision tree."""
+        self.filter_bar = FilterBar()
+        """The filter input under the tree."""
+        self.process_list = ProcessList(id="process-list")
+        """The process list (shown instead of the tree with `show_list`)."""
+        self.process_panel = ProcessPanel()
+        """The selected process's panel."""
+        self.trace_pane = TracePane()
+        """The trace pane (hidden until a trace begins)."""
+        self.monitors_panel = MonitorsPanel()
+        """The monitors panel."""
+        self.buckets_panel = BucketsPanel()
+        """The rate limiter's panel."""
+        self.event_log = EventLog()
+        """The event log."""
+        self.host_panel = HostPanel()
+        """The host figures."""
+        self._switcher = ContentSwitcher(initial="tree-pane", classes="switcher")
+        self._bottom = Horizontal(classes="bottom")
         self._snapshot: Snapshot | None = None
         self._fitted: tuple[object, ...] = ()  # what the layout was last fitted to
         self._had_buckets = False
         self._had_monitors = False
+
+    def compose(self) -> ComposeResult:
+        yield self.header
+        with Horizontal(classes="main"):
+            with Vertical(classes="left"):
+                with self._switcher:
+                    with Vertical(id="tree-pane"):
+                        yield self.supervision_tree
+                        yield self.filter_bar
+                    yield self.process_list
+            with VerticalScroll(classes="right"):
+                yield self.process_panel
+                yield self.trace_pane
+                yield self.monitors_panel
+                yield self.buckets_panel
+        with self._bottom:
+            yield self.event_log
+            yield self.host_panel
 
     def on_mount(self) -> None:
         self.supervision_tree.border_title = "Supervision tree"
@@ -126,7 +148,7 @@ class RuntimeView(Vertical):
         self._fitted = key
         cap = max(BOTTOM_MIN, min(BOTTOM_MAX, height // 3))
         lines = cap if len(snapshot.log) >= cap else len(self.event_log.lines)
-        bottom = self.query_one(".bottom")
+        bottom = self._bottom
         wanted = min(cap, max(BOTTOM_MIN, lines + 2))
         if bottom.styles.height is None or bottom.styles.height.value != wanted:
             bottom.styles.height = wanted
@@ -134,61 +156,12 @@ class RuntimeView(Vertical):
         self.monitors_panel.display = self._had_monitors
 
     @property
-    def header(self) -> StatusHeader:
-        """The runtime's header line."""
-        return self.query_one(StatusHeader)
-
-    @property
-    def supervision_tree(self) -> SupervisionTree:
-        """The supervision tree."""
-        return self.query_one(SupervisionTree)
-
-    @property
-    def process_list(self) -> ProcessList:
-        """The process list (shown instead of the tree with `show_list`)."""
-        return self.query_one(ProcessList)
-
-    @property
     def list_shown(self) -> bool:
         """Whether the process list is shown instead of the tree."""
-        return self.query_one(".switcher", ContentSwitcher).current == "process-list"
+        return self._switcher.current == "process-list"
 
     def show_list(self, shown: bool) -> None:
         """Show the process list instead of the tree, or the tree again; the shown one gets the focus."""
-        self.query_one(".switcher", ContentSwitcher).current = "process-list" if shown else "tree-pane"
+        self._switcher.current = "process-list" if shown else "tree-pane"
         (self.process_list if shown else self.supervision_tree).focus()
 
-    @property
-    def trace_pane(self) -> TracePane:
-        """The trace pane (hidden until a trace begins)."""
-        return self.query_one(TracePane)
-
-    @property
-    def filter_bar(self) -> FilterBar:
-        """The filter input under the tree."""
-        return self.query_one(FilterBar)
-
-    @property
-    def process_panel(self) -> ProcessPanel:
-        """The selected process's panel."""
-        return self.query_one(ProcessPanel)
-
-    @property
-    def monitors_panel(self) -> MonitorsPanel:
-        """The monitors panel."""
-        return self.query_one(MonitorsPanel)
-
-    @property
-    def buckets_panel(self) -> BucketsPanel:
-        """The rate limiter's panel."""
-        return self.query_one(BucketsPanel)
-
-    @property
-    def event_log(self) -> EventLog:
-        """The event log."""
-        return self.query_one(EventLog)
-
-    @property
-    def host_panel(self) -> HostPanel:
-        """The host figures."""
-        return self.query_one(HostPanel)
