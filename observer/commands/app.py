@@ -1,4 +1,4 @@
-"""`observer [--app MODULE:FACTORY | --store PATH] [--read-only] [--refresh SECONDS] [--log PATH]`: the terminal app."""
+"""`observer [--app MODULE:FACTORY | --store PATH] [--read-only] [--confirm] [--refresh S] [--log PATH]`: the app."""
 
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ def main(argv: list[str], commands: Mapping[str, str] = MappingProxyType({})) ->
     if args.store is not None:
         factory = _stored_default_system(parser, args.store)
     with _log(parser, args.log):
-        run_app(factory, read_only=args.read_only, refresh_interval=args.refresh)
+        run_app(factory, read_only=args.read_only, refresh_interval=args.refresh, **_options(args))
     return 0
 
 
@@ -63,6 +63,14 @@ def run_app(factory: Factory | None, *, read_only: bool, refresh_interval: float
     from observer.app import ObserverApp  # textual loads only when the app runs
 
     ObserverApp(factory=factory, read_only=read_only, refresh_interval=refresh_interval, **options).run()
+
+
+def _options(args: argparse.Namespace) -> dict[str, Any]:
+    """The app's other options, those that differ from their defaults."""
+    options: dict[str, Any] = {}
+    if args.confirm:
+        options["confirm_kill"] = True
+    return options
 
 
 def _stored_default_system(parser: OneLineParser, path: str) -> Factory:
@@ -117,6 +125,7 @@ def _parser(commands: Mapping[str, str]) -> OneLineParser:
         "--store", metavar="PATH", help="keep the default system's agent state in the SQLite file PATH across runs"
     )
     parser.add_argument("--read-only", action="store_true", help="disable every destructive key binding")
+    parser.add_argument("--confirm", action="store_true", help="k asks before it kills (enter kills, escape does not)")
     parser.add_argument(
         "--refresh",
         metavar="SECONDS",
@@ -129,7 +138,7 @@ def _parser(commands: Mapping[str, str]) -> OneLineParser:
         metavar="SECONDS",
         type=seconds,
         default=START_TIMEOUT,
-        help=argparse.SUPPRESS,  # parsed for `observer drill` parity; the app does not take a start timeout yet
+        help=argparse.SUPPRESS,  # parsed for `observer drill` parity; the app gives its factory START_TIMEOUT
     )
     parser.add_argument(
         "--log",
