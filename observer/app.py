@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
@@ -53,8 +54,6 @@ if TYPE_CHECKING:
     from observer.drills.builtin import Drill
     from observer.drills.report import DrillReport, StepReport
 
-_SUSPEND = Binding.Group("Suspend/resume")
-_REFRESH = Binding.Group("Refresh", compact=True)
 REFRESH_STEPS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0)
 """The refresh intervals `+` and `-` step through, in seconds."""
 DESTRUCTIVE = frozenset({"kill", "kill_with_reason", "terminate", "restart", "drills", "suspend", "resume", "trace"})
@@ -62,6 +61,10 @@ DESTRUCTIVE = frozenset({"kill", "kill_with_reason", "terminate", "restart", "dr
 changes what the runtime does for the traced process)."""
 HISTORY_STEP = 5.0
 """Seconds between two points of the monitors' history while their counts stay the same."""
+HELP_SKIPS = frozenset({"unpause", "previous_runtime"})
+"""Bindings the help leaves out: the other half of a key pair, said on its first half's line."""
+HELP_KEYS = MappingProxyType({"next_runtime": "] [", "faster": "+", "slower": "-"})
+"""How the help shows a binding's keys, where it says more than the footer's key."""
 WIDE = 120
 """Columns from which the footer also shows the command palette's key."""
 QUIT_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
@@ -154,16 +157,17 @@ class ObserverApp(App[None]):
         Binding("R", "restart_system", "Restart system", key_display="R"),
         Binding("l", "process_list", "Processes"),
         Binding("T", "trace", "Trace", key_display="T"),
-        Binding("s", "suspend", "Suspend", group=_SUSPEND),
-        Binding("u", "resume", "Resume", group=_SUSPEND),
+        Binding("s", "suspend", "Suspend"),
+        Binding("u", "resume", "Resume"),
         Binding("d", "drills", "Drills"),
         Binding("slash", "filter", "Filter", key_display="/"),
         Binding("p", "pause", "Pause"),
         Binding("p", "unpause", "Resume"),
-        Binding("K", "kill_with_reason", "Kill with…", key_display="K"),
-        Binding("plus,equals_sign", "faster", "Faster", key_display="+", group=_REFRESH),
-        Binding("minus", "slower", "Slower", key_display="-", group=_REFRESH),
-        Binding("c", "copy_pid", "Copy pid"),
+        # Listed in ? help, not in the footer (there is no room for them at 80 columns).
+        Binding("K", "kill_with_reason", "Kill with…", key_display="K", show=False),
+        Binding("plus,equals_sign", "faster", "Faster", key_display="+", show=False),
+        Binding("minus", "slower", "Slower", key_display="-", show=False),
+        Binding("c", "copy_pid", "Copy pid", show=False),
         Binding("right_square_bracket", "next_runtime", "Next runtime", key_display="]"),
         Binding("left_square_bracket", "previous_runtime", "Previous runtime", key_display="[", show=False),
     ]
@@ -1016,7 +1020,7 @@ class ObserverApp(App[None]):
         self.notify(f"copied {pid!r} ({selection.node.label if selection else ''})", timeout=3)
 
     def action_next_runtime(self) -> None:
-        """Show the next runtime (attached to several)."""
+        """Show the next runtime, or the previous one with [ (attached to several)."""
         self._step_runtime(1)
 
     def action_previous_runtime(self) -> None:
@@ -1033,7 +1037,7 @@ class ObserverApp(App[None]):
         self._current.view.filter_bar.open()
 
     def action_pause(self) -> None:
-        """Pause refreshing (what happens meanwhile shows on resume)."""
+        """Pause refreshing; p again resumes it and catches up with what happened meanwhile."""
         self._set_paused(True)
 
     def action_unpause(self) -> None:
@@ -1080,10 +1084,10 @@ class ObserverApp(App[None]):
         """Show every key."""
         keys = []
         for binding in self.BINDINGS:
-            if isinstance(binding, Binding):
+            if isinstance(binding, Binding) and binding.action not in HELP_SKIPS:
                 action = getattr(type(self), f"action_{binding.action}", None)
                 doc = (action.__doc__ or binding.description).strip().splitlines()[0] if action else ""
-                keys.append((binding.key_display or binding.key, doc))
+                keys.append((HELP_KEYS.get(binding.action, binding.key_display or binding.key), doc))
         self.push_screen(HelpScreen(keys, read_only=self.read_only))
 
     async def action_quit(self) -> None:
