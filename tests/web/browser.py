@@ -208,8 +208,10 @@ class Tab:
                 return text
             if time.monotonic() > deadline:
                 missing = [needle for needle in needles if needle not in text]
-                raise AssertionError(f"the page never showed {missing} within {timeout:g} s; it was sent: "
-                                     f"{text[-3000:]!r}")
+                raw = str(await self.evaluate("String(window.__observerStream).slice(0, 600)"))
+                page = await self.evaluate("document.body.className")
+                raise AssertionError(f"the page (body class {page!r}) never showed {missing} within {timeout:g} s; "
+                                     f"it was sent: {text[-3000:]!r}; the stream began {raw!r}")
             await asyncio.sleep(POLL)
 
     async def wait_until(self, expression: str, *, timeout: float) -> None:

@@ -96,7 +96,10 @@ async def serving(*args: str) -> AsyncIterator[Served]:
         if process.returncode is None:
             process.kill()
         async with asyncio.timeout(DEADLINE):
-            await process.wait()
+            output, complaints = await process.communicate()
+        # pytest shows this for a failed test: what the tabs' apps wrote on stderr (relayed by textual-serve)
+        print(f"observer web exited with status {process.returncode}; it printed {output.decode()!r} "
+              f"and on stderr {complaints.decode()!r}")
 
 
 async def children_of(pid: int) -> list[psutil.Process]:

@@ -27,10 +27,16 @@ def screenshot_path(tmp_path: Path) -> Path:
 
 
 async def kill_state_supervisor(tab: Tab) -> str:
-    """Move from the root to state_supervisor, press k, and wait for the page to show the restart."""
-    await tab.wait_for_text("system", "state_supervisor", "state_store", "agent_3", timeout=DEADLINE)
+    """Move from the root to state_supervisor, press k, and wait for the page to show the restart.
+
+    Each key waits for the page to show what the one before did (the process panel's ``kind`` line
+    names the selected supervisor's strategy), so no key lands on a tree that is not there yet.
+    """
+    await tab.wait_for_text("state_supervisor", "agent_3", "supervisor, rest_for_one", timeout=DEADLINE)  # root
     mark = await tab.received()
     await tab.press("ArrowDown")
+    await tab.wait_for_text("supervisor, one_for_one", since=mark, timeout=DEADLINE)  # state_supervisor
+    mark = await tab.received()
     await tab.press("k")
     # the event log: the key's note, then the cascade's entry ("... state_supervisor <0.2.0> died (killed),
     # restarted in 2.4 ms"; attached, the reason reads ('killed'))
