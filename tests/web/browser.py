@@ -14,8 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
+import os
 import shutil
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -62,6 +65,12 @@ KEYS = {
 }
 
 
+def end_group(process: subprocess.Popen[bytes] | asyncio.subprocess.Process, number: signal.Signals) -> None:
+    """Signal the process group that `process` leads (started with ``start_new_session=True``)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, number)
+
+
 def find_chromium() -> str | None:
     """The Chromium executable on PATH, or None."""
     for name in ("chromium", "chromium-browser", "google-chrome"):
@@ -89,6 +98,7 @@ class Chromium:
         self._process = subprocess.Popen(
             [self.executable, *FLAGS, "--remote-debugging-port=0", f"--user-data-dir={self.profile}", "about:blank"],
             stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+            start_new_session=True,  # /usr/bin/chromium is a shell script: the browser is its child, in this group
         )
         log.close()
         try:
@@ -110,11 +120,11 @@ class Chromium:
                 await self._http.close()
             if self._process is not None:
                 if self._socket is None:
-                    self._process.terminate()  # never reached over DevTools: asked to stop by signal
+                    end_group(self._process, signal.SIGTERM)  # never reached over DevTools: asked by signal
                 try:
                     self._process.wait(timeout=10)
                 except subprocess.TimeoutExpired:
-                    self._process.kill()
+                    end_group(self._process, signal.SIGKILL)
                     self._process.wait()
 
     async def _devtools_address(self) -> str:

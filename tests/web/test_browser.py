@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 from pathlib import Path
 
 import psutil
 
-from .browser import FLAGS, Chromium, Tab
+from .browser import FLAGS, Chromium, Tab, end_group
 from .conftest import DEADLINE, ROOT, children_of, observer, serving, wait_for_children, wait_until_gone
 
 WIDTH, HEIGHT = 1400, 900
@@ -95,7 +96,7 @@ async def test_a_one_shot_screenshot_leaves_no_process_behind(chromium: str, tmp
         taken = await asyncio.create_subprocess_exec(
             chromium, *FLAGS, f"--user-data-dir={tmp_path / 'profile'}", f"--window-size={WIDTH},{HEIGHT}",
             f"--screenshot={shot}", "--virtual-time-budget=3000", served.url,
-            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL, start_new_session=True,
         )
         apps: dict[int, psutil.Process] = {}  # every app process the tab started, seen while chromium ran
         try:
@@ -106,7 +107,7 @@ async def test_a_one_shot_screenshot_leaves_no_process_behind(chromium: str, tmp
             assert taken.returncode == 0
         finally:
             if taken.returncode is None:
-                taken.kill()
+                end_group(taken, signal.SIGKILL)  # the wrapper script and the browser it started
                 await taken.wait()
         assert shot.exists()
         assert apps, "the one-shot page never started an app"
