@@ -325,3 +325,23 @@ def test_a_store_that_is_not_a_database_is_one_line(
         main(["--store", str(notes)])
     [line] = capsys.readouterr().err.splitlines()
     assert line.endswith("file is not a database (try observer --help)")
+
+
+def test_a_token_comes_from_the_option_then_the_file_then_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from observer.commands.parsing import OneLineParser, add_token_options, resolve_token
+
+    parser = OneLineParser(prog="observer test")
+    add_token_options(parser)
+    token_file = tmp_path / "token"
+    token_file.write_text("from-file\n")
+    monkeypatch.setenv("OBSERVER_TOKEN", "from-env")
+    assert resolve_token(parser, parser.parse_args([])) == "from-env"
+    assert resolve_token(parser, parser.parse_args(["--token-file", str(token_file)])) == "from-file"
+    assert resolve_token(parser, parser.parse_args(["--token", "given", "--token-file", str(token_file)])) == "given"
+    monkeypatch.delenv("OBSERVER_TOKEN")
+    assert resolve_token(parser, parser.parse_args([])) is None
+    with pytest.raises(SystemExit) as exited:
+        resolve_token(parser, parser.parse_args(["--token-file", str(tmp_path / "missing")]))
+    assert exited.value.code == 2

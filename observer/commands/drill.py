@@ -18,7 +18,7 @@ from observer.drills.toml_drill import DrillFileError
 from observer.targets import Factory, TargetError, load_factory
 
 from .logs import open_log, routed_to
-from .parsing import OneLineParser, seconds
+from .parsing import OneLineParser, add_token_options, resolve_token, seconds
 
 PROG = "observer drill"
 INTERRUPTED = 130
@@ -46,8 +46,8 @@ def main(argv: list[str]) -> int:
         parser.error("--attach needs --file (the built-in drills need the default system in this process)")
     if args.attach is not None and args.app is not None:
         parser.error("--attach and --app exclude each other: drill a running service, or start a tree here")
-    if args.token is not None and args.attach is None:
-        parser.error("--token needs --attach")
+    if (args.token is not None or args.token_file is not None) and args.attach is None:
+        parser.error("--token and --token-file need --attach")
     if args.list:
         _list(as_json=args.json)
         return 0
@@ -61,7 +61,7 @@ def main(argv: list[str]) -> int:
         return _error(f"cannot write the log {args.log}: {error.strerror}")
     with routed_to(log):  # the crash reports of the faults a drill injects go to --log, never raw to stderr
         if args.attach is not None:
-            reports = _run_attached(drills, args.attach, args.token, args.timeout)
+            reports = _run_attached(drills, args.attach, resolve_token(parser, args), args.timeout)
         else:
             reports = _run(drills, factory, args.start_timeout, args.timeout)
         # A process that ended by a BaseException (SystemExit, LoopBlocked) leaves its task's error
@@ -93,7 +93,7 @@ def _parser() -> OneLineParser:
     parser.add_argument("--app", metavar="MODULE:FACTORY", help="run against your tree instead of the default system")
     parser.add_argument("--attach", metavar="TARGET", help="run the drill file against a running service "
                         "(an OS pid, a socket path, or HOST:PORT with --token; it needs control)")
-    parser.add_argument("--token", metavar="TOKEN", help="the attached endpoint's token (TCP endpoints need it)")
+    add_token_options(parser)
     parser.add_argument(
         "--start-timeout",
         metavar="SECONDS",

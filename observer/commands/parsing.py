@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 from typing import TYPE_CHECKING, NoReturn
 
 if TYPE_CHECKING:
@@ -89,3 +90,34 @@ def load_app_factory(parser: OneLineParser, target: str) -> Factory:
         return load_factory(target)
     except TargetError as error:
         parser.error(str(error))
+
+
+TOKEN_ENV = "OBSERVER_TOKEN"
+"""The environment variable a TCP endpoint's token may come from (never seen by other users in `ps`)."""
+
+
+def add_token_options(parser: OneLineParser) -> None:
+    """`--token-file FILE` and `--token TOKEN` for commands that reach an endpoint (TCP needs a token).
+
+    `resolve_token` reads them, then `$OBSERVER_TOKEN`.
+    """
+    parser.add_argument("--token-file", metavar="FILE",
+                        help=f"read the TCP endpoint's token from FILE (or set ${TOKEN_ENV})")
+    parser.add_argument("--token", metavar="TOKEN",
+                        help=f"the token itself (visible to other users in ps: prefer --token-file or ${TOKEN_ENV})")
+
+
+def resolve_token(parser: OneLineParser, args: argparse.Namespace) -> str | None:
+    """The token from `--token`, else `--token-file`, else `$OBSERVER_TOKEN`, else None.
+
+    A token file that cannot be read is a usage error (one line, exit 2).
+    """
+    if args.token is not None:
+        return str(args.token)
+    if args.token_file is not None:
+        try:
+            with open(args.token_file, encoding="utf-8") as file:
+                return file.read().strip()
+        except OSError as error:
+            parser.error(f"--token-file {args.token_file}: {error.strerror}")
+    return os.environ.get(TOKEN_ENV) or None

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import sys
 from typing import Any
 
 from observer.remote import Blocked, RemoteError, Unreachable, connect
 from observer.snapshot import NodeSnapshot, Snapshot
 
-from .parsing import OneLineParser, seconds
+from .parsing import OneLineParser, add_token_options, resolve_token, seconds
 
 PROG = "observer tree"
 MAX_OPENING_ROUNDS = 64
@@ -35,17 +34,11 @@ def main(argv: list[str]) -> int:
     parser.add_argument("target", metavar="TARGET", help="an OS pid, a socket path, or HOST:PORT")
     parser.add_argument("--json", action="store_true",
                         help='print nested JSON: {"id", "pid", "kind", "status", "restarts", "children", ...}')
-    parser.add_argument("--token-file", metavar="FILE", help="the TCP endpoint's token file")
+    add_token_options(parser)
     parser.add_argument("--timeout", metavar="SECONDS", type=seconds, default=5.0,
                         help="how long to wait for the service (default 5)")
     args = parser.parse_args(argv)
-    token = os.environ.get("OBSERVER_TOKEN") or None
-    if args.token_file is not None:
-        try:
-            with open(args.token_file, encoding="utf-8") as file:
-                token = file.read().strip()
-        except OSError as error:
-            parser.error(f"--token-file {args.token_file}: {error.strerror}")
+    token = resolve_token(parser, args)
     try:
         snapshot = asyncio.run(_fetch(args.target, token, args.timeout))
     except (Unreachable, Blocked, RemoteError) as error:

@@ -294,7 +294,8 @@ def test_an_unreachable_target_is_one_line(env: dict[str, str], tmp_path: Path) 
     [
         (["--all", "--attach", "1"], "--attach needs --file"),
         (["--file", "x.toml", "--attach", "1", "--app", f"{WEB}:factory"], "--attach and --app exclude each other"),
-        (["--file", "x.toml", "--token", "t"], "--token needs --attach"),
+        (["--file", "x.toml", "--token", "t"], "--token and --token-file need --attach"),
+        (["--file", "x.toml", "--token-file", "t"], "--token and --token-file need --attach"),
     ],
 )
 def test_attach_usage_errors(env: dict[str, str], args: list[str], complaint: str) -> None:
