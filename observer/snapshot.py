@@ -271,11 +271,12 @@ class SnapshotBuilder:
         self._monitor_version = -1
         self._log_version = -1
         self._tree: NodeSnapshot | None = None  # the latest tree without its "outside the tree" group
-        # Per supervisor whose children were listed: its (messages_in, reductions, links) then, and its
-        # children when they are all workers. Invariant: `_leaf_children[pid]` is the children tuple
-        # listed at `_signatures[pid]`.
+        # Per supervisor whose children were listed: its (messages_in, reductions, links) then, and those
+        # children with how many of them are running workers and whether they all are workers.
+        # Invariant: `_listed[pid][0]` is the children tuple listed at `_signatures[pid]`.
         self._signatures: dict[Pid, tuple[int, int, int]] = {}
-        self._leaf_children: dict[Pid, tuple[NodeSnapshot, ...]] = {}
+        self._listed: dict[Pid, tuple[tuple[NodeSnapshot, ...], int, bool]] = {}
+        self._counted: tuple[tuple[NodeSnapshot, ...], int, bool] = ((), 0, True)  # the last `_children`'s
         # The process table: the latest row of every live process, the pids oldest first, where the
         # round robin of re-reads goes on, and the rows whose counters moved at their last read.
         # Invariant: `_rows` has exactly the pids of `_order`, which are the live ones as of `_rows_generation`.
@@ -449,7 +450,7 @@ class SnapshotBuilder:
             signature = None if info is None else (info.messages_in, info.reductions, len(info.links))
             if (
                 previous is not None and previous.pid is pid and not previous.folded and signature is not None
-                and self._signatures.get(pid) == signature and self._leaf_children.get(pid) is old_children
+                and self._signatures.get(pid) == signature and self._leafy(pid, old_children)
             ):
                 children = old_children
             else:
@@ -484,6 +485,8 @@ class SnapshotBuilder:
         append = built.append
         old_count = len(old)
         unchanged = len(reported) == old_count
+        running = 0  # running workers among the children (see `_listed`)
+        leafy = True
         for position, (child, restarts) in enumerate(reported):
             before = old[position] if position < old_count else None
             pid = child.pid
@@ -495,6 +498,7 @@ class SnapshotBuilder:
                 and before.child_id == child.id and is_alive(pid)  # type: ignore[arg-type]
             ):
                 append(before)
+                running += 1
                 if used is not None:
                     used.add(before.slot)
                 continue
@@ -516,10 +520,16 @@ class SnapshotBuilder:
             if used is not None:
                 used.add(slot)
             node = self._child((*path, slot), label, child, restarts, before)
-            built.append(node)
+            append(node)
+            if node.kind in supervisor_kinds:
+                leafy = False
+            elif node.pid is not None and node.status != "exited":
+                running += 1
             if unchanged and node is not old[position]:
                 unchanged = False
-        return old if unchanged else tuple(built)
+        children = old if unchanged else tuple(built)
+        self._counted = (children, running, leafy)
+        return children
 
     def _child(
         self, path: tuple[str, ...], label: str, child: Child, restarts: int, previous: NodeSnapshot | None
@@ -539,20 +549,56 @@ class SnapshotBuilder:
 
     def _remember_children(self, pid: Pid, signature: tuple[int, int, int] | None,
                            children: tuple[NodeSnapshot, ...]) -> None:
-        """Keep what a supervisor's children were listed at, and whether they are all workers."""
-        signatures, leaves = self._signatures, self._leaf_children
-        if signature is None:
-            signatures.pop(pid, None)
-            leaves.pop(pid, None)
-            return
+        """Keep what a supervisor's children were listed at (the counts `_children` made of them)."""
+        signatures, listed = self._signatures, self._listed
         if len(signatures) > SIGNATURES_KEPT:  # supervisors that have gone: forget them all, and start over
             signatures.clear()
-            leaves.clear()
-        signatures[pid] = signature
-        if all(child.kind not in _SUPERVISOR_KINDS for child in children):
-            leaves[pid] = children
+            listed.clear()
+        counted = self._counted
+        if counted[0] is children:
+            listed[pid] = counted
         else:
-            leaves.pop(pid, None)
+            listed.pop(pid, None)
+        if signature is None:
+            signatures.pop(pid, None)
+        else:
+            signatures[pid] = signature
+
+    def _leafy(self, pid: Pid, children: tuple[NodeSnapshot, ...]) -> bool:
+        """Whether `children`, as listed for `pid`, are all workers."""
+        listed = self._listed.get(pid)
+        return listed is not None and listed[0] is children and listed[2]
+
+    def _count(self, node: NodeSnapshot) -> int:
+        """Processes a tree shows: its live nodes, and the children of folded supervisors (counted, not listed).
+
+        A supervisor whose children were counted when they were listed is not walked again: an opened
+        pool of 10,000 workers costs a lookup.
+        """
+        listed = self._listed
+        total = 0
+        stack = [node]
+        while stack:
+            current = stack.pop()
+            if current.pid is not None and current.status != "exited":
+                total += 1
+            if current.folded:
+                total += current.child_count
+            children = current.children
+            if not children:
+                continue
+            known = None if current.pid is None else listed.get(current.pid)
+            if known is not None and known[0] is children:
+                total += known[1]
+                if not known[2]:
+                    stack.extend(child for child in children if child.kind in _SUPERVISOR_KINDS)
+                continue
+            for child in children:
+                if child.children or child.folded or child.kind in _SUPERVISOR_KINDS:
+                    stack.append(child)
+                elif child.pid is not None and child.status != "exited":
+                    total += 1
+        return total
 
     def _name_of(self, pid: Pid, label: str | None) -> str | None:
         """The registered name of `pid`: its label when registered under it (cheap), else looked up."""
@@ -578,7 +624,7 @@ class SnapshotBuilder:
         """
         if tree is None or tree.pid is None or tree.status != "running":
             return tree
-        if _count(tree) >= process_count:
+        if self._count(tree) >= process_count:
             return tree
         rt = self._rt
         held: set[Pid] = set()
@@ -783,29 +829,6 @@ def describe(
         last_exit=last_exit,
         vanished=vanished,
     )
-
-
-def _count(node: NodeSnapshot) -> int:
-    """Processes a tree shows: its live nodes, and the children of folded supervisors (counted, not listed).
-
-    Iterative, and a leaf costs one test: a supervisor opened with 10,000 children is counted in about a
-    millisecond.
-    """
-    total = 0
-    stack = [node]
-    pop, extend = stack.pop, stack.extend
-    while stack:
-        current = pop()
-        if current.pid is not None and current.status != "exited":
-            total += 1
-        if current.folded:
-            total += current.child_count
-        children = current.children
-        if children:
-            extend(child for child in children if child.children or child.folded)
-            total += sum(1 for child in children if not child.children and not child.folded
-                         and child.pid is not None and child.status != "exited")
-    return total
 
 
 def _collect(node: NodeSnapshot, into: set[Pid], rt: Runtime) -> None:

@@ -291,15 +291,20 @@ class SupervisionTree(Tree[NodeData]):
         """The common case, children only changed (restarts): sync them one to one; False if that is not the case."""
         if len(current) != len(wanted):
             return False
+        todo: list[tuple[TreeNode[NodeData], NodeSnapshot]] = []
         for node, snap in zip(current, wanted, strict=True):
             data = node.data
-            if data is None or data.vanished or data.node.slot != snap.slot:
+            if data is None or data.vanished:
                 return False
+            old = data.node
+            if old is snap and not force:
+                continue  # the same object: the same slot, nothing to do (most of a big pool)
+            if old.slot != snap.slot:
+                return False
+            todo.append((node, snap))
         sync = self._sync
-        for node, snap in zip(current, wanted, strict=True):
-            data = node.data
-            if force or data is None or data.node is not snap:
-                sync(node, snap, force)
+        for node, snap in todo:
+            sync(node, snap, force)
         return True
 
     def _add(self, parent: TreeNode[NodeData], snap: NodeSnapshot, before: int | None) -> None:
