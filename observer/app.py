@@ -61,7 +61,7 @@ DESTRUCTIVE = frozenset({"kill", "kill_with_reason", "terminate", "restart", "dr
 changes what the runtime does for the traced process)."""
 HISTORY_STEP = 5.0
 """Seconds between two points of the monitors' history while their counts stay the same."""
-HELP_SKIPS = frozenset({"unpause", "previous_runtime"})
+HELP_SKIPS = frozenset({"unpause", "previous_runtime", "close_trace"})
 """Bindings the help leaves out: the other half of a key pair, said on its first half's line."""
 HELP_KEYS = MappingProxyType({"next_runtime": "] [", "faster": "+", "slower": "-"})
 """How the help shows a binding's keys, where it says more than the footer's key."""
@@ -168,6 +168,7 @@ class ObserverApp(App[None]):
         Binding("plus,equals_sign", "faster", "Faster", key_display="+", show=False),
         Binding("minus", "slower", "Slower", key_display="-", show=False),
         Binding("c", "copy_pid", "Copy pid", show=False),
+        Binding("escape", "close_trace", "Close trace", show=False),
         Binding("right_square_bracket", "next_runtime", "Next runtime", key_display="]"),
         Binding("left_square_bracket", "previous_runtime", "Previous runtime", key_display="[", show=False),
     ]
@@ -674,9 +675,14 @@ class ObserverApp(App[None]):
 
     @on(TracePane.Closed)
     def _trace_closed(self, event: TracePane.Closed) -> None:
-        session = self._session_of(event.control)
+        self._close_trace(self._session_of(event.control))
+
+    def _close_trace(self, session: _Session) -> None:
+        """Stop the trace, if it still runs, and hide the pane."""
         self.workers.cancel_group(self, "trace")
         pane = session.view.trace_pane
+        if pane.active:
+            pane.end("stopped: the pane was closed")
         pane.remove_class("-shown")
         (session.view.process_list if session.view.list_shown else session.view.supervision_tree).focus()
 
@@ -740,6 +746,8 @@ class ObserverApp(App[None]):
             return session.source.restartable and self._root_exited(session) and not session.starting
         if action in ("next_runtime", "previous_runtime"):
             return len(self._sessions) > 1
+        if action == "close_trace":
+            return self._current.view.trace_pane.has_class("-shown")
         if action == "pause":
             return not self._paused
         if action == "unpause":
@@ -950,6 +958,9 @@ class ObserverApp(App[None]):
             return
         session = self._current
         pid, label = selection.node.pid, f"{selection.node.label} {selection.node.pid!r}"
+        if session.view.has_class("-list-alone"):  # the list hides the panels, the pane among them: back to the tree
+            session.view.show_list(False)
+            session.view.supervision_tree.move_to_pid(pid)
         pane = session.view.trace_pane
         if pane.active and pane.pid is pid:  # T again on the traced process stops its trace
             self.workers.cancel_group(self, "trace")
@@ -982,6 +993,10 @@ class ObserverApp(App[None]):
             return
         if pane.pid is pid and pane.active:
             pane.end("the process exited")
+
+    def action_close_trace(self) -> None:
+        """Close the trace pane (the trace stops)."""
+        self._close_trace(self._current)
 
     def action_suspend(self) -> None:
         """Suspend the selected server: it handles nothing until resumed (its callers' calls queue)."""

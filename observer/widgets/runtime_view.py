@@ -20,6 +20,8 @@ from observer.widgets.trace_pane import TracePane
 
 BOTTOM_MIN = 7
 """Rows of the bottom row at least: the host panel's five figures and its border."""
+LIST_ALONE_UNDER = 120
+"""Columns under which the process list is shown alone, without the panels on the right."""
 BOTTOM_MAX = 16
 """Rows of the bottom row at most, however tall the terminal and long the log."""
 
@@ -51,6 +53,9 @@ class RuntimeView(Vertical):
         & .right {
             width: 2fr;
             scrollbar-size-vertical: 1;
+        }
+        &.-list-alone .right {
+            display: none;
         }
         & TracePane {
             display: none;
@@ -113,8 +118,8 @@ class RuntimeView(Vertical):
                         yield self.filter_bar
                     yield self.process_list
             with VerticalScroll(classes="right"):
+                yield self.trace_pane  # first: at 80x24 the panels below it scroll out of sight
                 yield self.process_panel
-                yield self.trace_pane
                 yield self.monitors_panel
                 yield self.buckets_panel
         with self._bottom:
@@ -127,6 +132,7 @@ class RuntimeView(Vertical):
         self.monitors_panel.display = False
 
     def on_resize(self) -> None:
+        self._fit_list()
         if self._snapshot is not None:
             self.fit(self._snapshot)
 
@@ -161,7 +167,15 @@ class RuntimeView(Vertical):
         return self._switcher.current == "process-list"
 
     def show_list(self, shown: bool) -> None:
-        """Show the process list instead of the tree, or the tree again; the shown one gets the focus."""
+        """Show the process list instead of the tree, or the tree again; the shown one gets the focus.
+
+        Below `LIST_ALONE_UNDER` columns the list takes the whole width (the panels on the right
+        come back with the tree): its nine columns do not fit beside them.
+        """
         self._switcher.current = "process-list" if shown else "tree-pane"
+        self._fit_list()
         (self.process_list if shown else self.supervision_tree).focus()
+
+    def _fit_list(self) -> None:
+        self.set_class(self.list_shown and 0 < self.size.width < LIST_ALONE_UNDER, "-list-alone")
 

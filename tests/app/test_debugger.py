@@ -94,6 +94,11 @@ async def test_shift_t_traces_the_selected_process_until_its_limit_and_t_again_s
         await rt.call(pid, "after")
         await until(app, pilot, lambda s: True)
         assert pane.seen == 3, "the trace stopped"
+        await pilot.press("T")
+        await until(app, pilot, lambda s: pane.active)
+        await pilot.press("escape")  # the tree has the focus: escape still closes the pane, and stops the trace
+        await until(app, pilot, lambda s: True)
+        assert not pane.has_class("-shown") and not pane.active
 
 
 async def test_tracing_suspending_and_resuming_are_refused_read_only() -> None:

@@ -160,8 +160,8 @@ def test_process_list(snap_compare: SnapCompare) -> None:
 
 
 def test_process_list_80x24(snap_compare: SnapCompare) -> None:
-    """You should see the process list at 80x24: columns that fit (pid, name, kind, status, mailbox, rates, ↻,
-    awaiting), the cursor on router."""
+    """You should see the process list at 80x24 alone, the whole width (the panels on the right come back with the
+    tree): pid, name, kind, status, mailbox, rates, ↻, awaiting; the cursor on router (awaiting receive)."""
     app = snapshot_app()
     assert snap_compare(app, terminal_size=SMALL, run_before=_to("router", "l"))
 
@@ -179,7 +179,7 @@ def test_detail_with_state_and_stack_80x24(snap_compare: SnapCompare) -> None:
 
 
 def test_trace_pane(snap_compare: SnapCompare) -> None:
-    """You should see store traced: the trace pane under its detail with six lines (in Call('ping', from=None),
+    """You should see store traced: the trace pane at the top of the right column, above its detail, with six lines (in Call('ping', from=None),
     call 'ping', reply 'ping', then the same for 'status'), "6 of the next 100", and the T: tracing note in the
     event log."""
     app = snapshot_app()
