@@ -179,9 +179,9 @@ def test_detail_with_state_and_stack_80x24(snap_compare: SnapCompare) -> None:
 
 
 def test_trace_pane(snap_compare: SnapCompare) -> None:
-    """You should see store traced: the trace pane at the top of the right column, above its detail, with six lines (in Call('ping', from=None),
-    call 'ping', reply 'ping', then the same for 'status'), "6 of the next 100", and the T: tracing note in the
-    event log."""
+    """You should see store traced: the trace pane at the top of the right column, above its detail, with six
+    lines (in Call('ping', from=None), call 'ping', reply 'ping', then the same for 'status'), "6 of the next
+    100", and the T: tracing note in the event log."""
     app = snapshot_app()
     assert snap_compare(app, terminal_size=SIZE, run_before=_tracing_store)
 
