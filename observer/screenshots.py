@@ -57,6 +57,7 @@ class Shot:
     name: str
     prepare: Callable[[ObserverApp, Pilot[Any], HandClock], Awaitable[None]]
     read_only: bool = False
+    size: tuple[int, int] = SIZE
 
 
 async def default_system(rt: Runtime) -> Pid:
@@ -131,11 +132,48 @@ async def help_screen(app: ObserverApp, pilot: Pilot[Any], clock: HandClock) -> 
     await pilot.press("question_mark")
 
 
+async def processes(app: ObserverApp, pilot: Pilot[Any], clock: HandClock) -> None:
+    """The process list, sorted by reductions/s, after the rate limiter handled a few checks in a second."""
+    rt = app.runtime
+    assert rt is not None
+    clock.now = START + 62.5
+    await cursor_to(pilot, "rate_limiter")
+    await pilot.press("l")
+    await until(app, pilot, lambda snapshot: bool(snapshot.processes))
+    await _checks(rt, 8)
+    clock.now = START + 63.5
+    await until(app, pilot, lambda snapshot: True)
+
+
+async def debug(app: ObserverApp, pilot: Pilot[Any], clock: HandClock) -> None:
+    """rate_limiter traced with T, a few checks later: its state, stack and counters, and the trace pane."""
+    rt = app.runtime
+    assert rt is not None
+    clock.now = START + 62.5
+    await cursor_to(pilot, "rate_limiter")
+    await pilot.press("T")
+    await until(app, pilot, lambda snapshot: True)
+    await _checks(rt, 3)
+    clock.now = START + 63.0
+    await until(app, pilot, lambda snapshot: True)
+
+
+async def _checks(rt: Runtime, count: int) -> None:
+    """`count` rate-limit checks of agent_1, as the workload would make them."""
+    from observer.system.workload import AGENT_ACTIONS
+
+    for _ in range(count):
+        await RateLimiter.check(rt, "rate_limiter", AGENT_ACTIONS, "agent_1")
+
+
 SCREENS = (
     Shot("main", overview),
     Shot("cascade", cascade),
+    Shot("processes", processes),
+    Shot("debug", debug),
     Shot("help", help_screen),
     Shot("read-only", overview, read_only=True),
+    Shot("small", overview, size=(80, 24)),
 )
 
 
@@ -145,7 +183,7 @@ async def capture(screen: Shot, out: Path) -> Path:
     app = ObserverApp(factory=default_system, read_only=screen.read_only, clock=clock, host_stats=lambda: HOST,
                       title="system", ticking=False)
     path = out / f"{screen.name}.svg"
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=screen.size) as pilot:
         await until(app, pilot, lambda snapshot: snapshot.root_alive)
         await screen.prepare(app, pilot, clock)
         await pilot.pause()
@@ -161,9 +199,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--only", nargs="+", choices=[screen.name for screen in SCREENS], help="these screens only")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
-    for screen in SCREENS:
-        if args.only is None or screen.name in args.only:
-            print(asyncio.run(capture(screen, args.out)))
+    from observer.commands.logs import open_log, routed_to
+
+    with routed_to(open_log(None)):  # the cascade's supervisor reports are not for the terminal
+        for screen in SCREENS:
+            if args.only is None or screen.name in args.only:
+                print(asyncio.run(capture(screen, args.out)))
     return 0
 
 
