@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import ClassVar
 
 from rich.style import Style
@@ -434,6 +434,8 @@ def _label(node: NodeSnapshot, *, flashing: bool = False, vanished: bool = False
            suspended: bool = False) -> Text:
     """A process's label (marked when the app suspended it), or the "outside the tree" group's."""
     if node.kind != GROUP_KIND:
+        if vanished and node.status != "running":
+            node = replace(node, status="running")  # "vanished" is its one status: not "stopped vanished"
         label = node_label(node, flashing=flashing, vanished=vanished, affected=affected)
         if suspended and not vanished:
             label.append(" ⏸ suspended", SUSPENDED)

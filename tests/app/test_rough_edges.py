@@ -139,3 +139,18 @@ async def test_panels_with_nothing_to_show_are_hidden() -> None:
         await started(app, pilot)
         await until(app, pilot, lambda s: True)
         assert app.query_one(BucketsPanel).display and app.query_one(MonitorsPanel).display
+
+
+async def test_after_the_root_exits_a_leftover_node_shows_one_status() -> None:
+    app = make_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await started(app, pilot)
+        cache = await select(app, pilot, "cache")
+        await pilot.press("t")
+        await until(app, pilot, lambda s: cache.data is not None and cache.data.node.status == "stopped")
+        rt = app.runtime
+        assert rt is not None and app.root_pid is not None
+        rt.exit(app.root_pid, "kill")
+        await until(app, pilot, lambda s: not s.root_alive and cache.data is not None and cache.data.vanished)
+        label = cache.label.plain  # type: ignore[union-attr]
+        assert label.endswith(" vanished") and "stopped" not in label, label
