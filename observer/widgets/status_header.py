@@ -13,7 +13,6 @@ from observer.source.base import SourceState
 
 GONE = Style(bold=True, reverse=True, color="red")
 BLOCKED = Style(bold=True, reverse=True, color="yellow")
-WHERE = Style(color="bright_black")
 PENDING = Style(color="yellow")
 
 
@@ -72,20 +71,18 @@ class StatusHeader(Static):
         self._draw()
 
     def _draw(self) -> None:
+        title = self.title if self.where is None else f"{self.title} · {self.where}"  # first: never cut off
         line = header_line(self.snapshot, refresh_interval=self.refresh_interval, paused=self.paused,
-                           read_only=self.read_only, title=self.title)
+                           read_only=self.read_only, title=title)
         if self.paused and self.pending:
             line.append(f" {self.pending} action{'s' if self.pending != 1 else ''} not drawn yet: p resumes",
                         PENDING)
         state = self.state
-        if state.phase == "gone":
-            line.append("  ")
-            line.append(f" GONE: {state.detail or 'the runtime went away'} ", GONE)
+        if state.phase == "gone":  # first: what matters most is never cut off at the right
+            line = Text.assemble((f" GONE: {state.detail or 'the runtime went away'} ", GONE), " ", line,
+                                 no_wrap=True, end="")
         elif state.blocked > 0:
-            line.append("  ")
-            line.append(f" loop blocked {state.blocked:.1f} s ", BLOCKED)
-        if self.where is not None:
-            line.append(f"  {self.where}", WHERE)
+            line = Text.assemble((f" loop blocked {state.blocked:.1f} s ", BLOCKED), " ", line, no_wrap=True, end="")
         if line == self._shown:
             return
         self._shown = line
