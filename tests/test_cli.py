@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import logging
 import re
@@ -18,10 +19,16 @@ import observer.commands.app
 from observer.cli import main
 
 FACTORIES = """
+import asyncio
+
 from observer.runtime import Pid, Runtime
 
 async def build(rt: Runtime) -> Pid:
     raise NotImplementedError
+
+async def never_returns(rt: Runtime) -> Pid:
+    await asyncio.Event().wait()
+    raise AssertionError("not timed out")
 
 not_callable = 42
 
@@ -32,11 +39,11 @@ def not_async(rt):
 
 @pytest.fixture
 def launched(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
-    """Record what the command would run the app with, instead of running it."""
+    """Record what the command would run the app with, instead of running it (the app's other options too)."""
     calls: list[dict[str, Any]] = []
 
-    def run_app(factory: Any, *, read_only: bool, refresh_interval: float) -> None:
-        calls.append({"factory": factory, "read_only": read_only, "refresh_interval": refresh_interval})
+    def run_app(factory: Any, *, read_only: bool, refresh_interval: float, **options: Any) -> None:
+        calls.append({"factory": factory, "read_only": read_only, "refresh_interval": refresh_interval, **options})
 
     monkeypatch.setattr(observer.commands.app, "run_app", run_app)
     return calls
@@ -164,7 +171,7 @@ def test_help_prints_usage_and_exits_0(capsys: pytest.CaptureFixture[str]) -> No
     assert exit_info.value.code == 0
     help_text = capsys.readouterr().out
     assert help_text.startswith("usage: observer ")
-    for option in ("--app", "--read-only", "--refresh", "--store", "--log", "--version", "drill"):
+    for option in ("--app", "--read-only", "--refresh", "--start-timeout", "--store", "--log", "--version", "drill"):
         assert option in help_text
     assert "`observer 2>FILE` captures the screen, not the runtime's log: use --log FILE" in " ".join(help_text.split())
 
@@ -244,9 +251,38 @@ def test_help_loads_no_command_module_and_no_textual() -> None:
     assert result.stdout == "[]\n"
 
 
-def test_start_timeout_is_taken(launched: list[dict[str, Any]]) -> None:
-    assert main(["--start-timeout", "2.5"]) == 0
-    assert len(launched) == 1
+def test_the_apps_options_reach_it_only_when_given(launched: list[dict[str, Any]]) -> None:
+    assert main(["--start-timeout", "2.5", "--confirm"]) == 0
+    assert main(["--start-timeout", "10"]) == 0
+    assert [{key: value for key, value in call.items() if key not in ("factory", "read_only", "refresh_interval")}
+            for call in launched] == [{"start_timeout": 2.5, "confirm_kill": True}, {}]
+
+
+def test_the_default_start_timeout_is_the_apps() -> None:
+    from observer.source.in_process import START_TIMEOUT
+
+    assert observer.commands.app.START_TIMEOUT == START_TIMEOUT
+
+
+async def test_a_factory_that_never_returns_shows_the_start_timeout_given(
+    factories: str, launched: list[dict[str, Any]]
+) -> None:
+    from observer.app import ObserverApp
+    from observer.source import InProcessSource
+    from observer.widgets.supervision_tree import SupervisionTree
+
+    assert main(["--app", f"{factories}:never_returns", "--start-timeout", "0.2"]) == 0
+    [options] = launched
+    app = ObserverApp(**options, ticking=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        source = app.source
+        assert isinstance(source, InProcessSource)
+        async with asyncio.timeout(5):  # the start gives up after 0.2 s (by default after 10): only a bug waits 5
+            while source.state.phase != "failed":
+                await pilot.pause()
+        await pilot.pause()
+        label = app.query_one(SupervisionTree).root.label
+        assert str(label) == "did not start: the factory did not return the root within 0.2 s (R tries again)"
 
 
 def test_log_sends_the_runtimes_records_to_a_file_while_the_app_runs(
@@ -254,7 +290,7 @@ def test_log_sends_the_runtimes_records_to_a_file_while_the_app_runs(
 ) -> None:
     log = tmp_path / "observer.log"
 
-    def run_app(factory: Any, *, read_only: bool, refresh_interval: float) -> None:
+    def run_app(factory: Any, *, read_only: bool, refresh_interval: float, **options: Any) -> None:
         logging.getLogger("observer.crash").error("process <0.7.0> crashed")
         logging.getLogger("asyncio").error("Task exception was never retrieved")
 

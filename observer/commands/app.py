@@ -1,4 +1,5 @@
-"""`observer [--app MODULE:FACTORY | --store PATH] [--read-only] [--confirm] [--refresh S] [--log PATH]`: the app."""
+"""`observer [--app MODULE:FACTORY | --store PATH] [--read-only] [--confirm] [--refresh S] [--start-timeout S]
+[--log PATH]`: the app."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ if TYPE_CHECKING:
     from observer.targets import Factory
 
 START_TIMEOUT = 10.0
-"""Seconds the observed tree's factory may take to start (the app's own start timeout)."""
+"""Seconds the observed tree's factory may take to start by default (`observer.source.in_process.START_TIMEOUT`,
+repeated here so that parsing loads no runtime)."""
 
 
 def main(argv: list[str], commands: Mapping[str, str] = MappingProxyType({})) -> int:
@@ -70,6 +72,8 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
     options: dict[str, Any] = {}
     if args.confirm:
         options["confirm_kill"] = True
+    if args.start_timeout != START_TIMEOUT:
+        options["start_timeout"] = args.start_timeout
     return options
 
 
@@ -138,7 +142,7 @@ def _parser(commands: Mapping[str, str]) -> OneLineParser:
         metavar="SECONDS",
         type=seconds,
         default=START_TIMEOUT,
-        help=argparse.SUPPRESS,  # parsed for `observer drill` parity; the app gives its factory START_TIMEOUT
+        help=f"seconds the tree's factory may take to return its root (default {START_TIMEOUT:g}); R tries again",
     )
     parser.add_argument(
         "--log",
