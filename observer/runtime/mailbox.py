@@ -66,6 +66,19 @@ class Mailbox:
                 return message
         return None
 
+    def take_all(self, match: Callable[[Any], bool]) -> list[Any]:
+        """Remove and return every message `match` accepts, oldest first, in one pass (without waiting).
+
+        The others stay queued in order, in the same deque (a server's loop holds it).
+        """
+        messages = self._messages
+        taken = [message for message in messages if match(message)]
+        if taken:
+            kept = [message for message in messages if not match(message)]
+            messages.clear()
+            messages.extend(kept)
+        return taken
+
     async def get(self, match: Callable[[Any], bool] | None = None, timeout: float | None = None) -> Any:
         """Take the oldest message (that `match` accepts), waiting up to `timeout` seconds.
 

@@ -196,7 +196,7 @@ class Process:
 
     __slots__ = (
         "_calls",
-        "_close_deadline",
+        "_kill_timer",
         "_closing",
         "_dead",
         "_exit_reason",
@@ -250,7 +250,8 @@ class Process:
         # Invariant: OPEN until the process starts closing its owned resources on the way out; then the
         # reason it will die with. A closing process is still in the tables but takes no exit signals.
         self._closing: Any = OPEN
-        self._close_deadline: asyncio.Timeout | None = None  # while closing: shortened by a kill
+        # Armed when an owner is killed: declares it dead after KILL_CLOSE_TIMEOUT, closed or not.
+        self._kill_timer: asyncio.TimerHandle | None = None
         self._tracers: list[Tracer] | None = None  # active traces (Runtime.trace); None when untraced
 
     def __repr__(self) -> str:

@@ -9,7 +9,7 @@ import logging
 import sys
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from contextvars import ContextVar, Token
 from dataclasses import dataclass
 from types import MappingProxyType, TracebackType
@@ -211,6 +211,9 @@ class Runtime:
         # these, and the tasks of live processes, are all that can be pending.
         self._unwinding: set[asyncio.Task[Any]] = set()
         self._prune_unwinding_at = _PRUNE_FLOOR
+        # Tasks running below an eager start (`_spawn` on 3.12+), innermost last: a kill of one must
+        # not cancel it (it is running); `_spawn` raises Exit in it when the start returns.
+        self._eager_callers: list[asyncio.Task[Any]] = []
         self._pid_ids = itertools.count(1)
         self._ref_ids = itertools.count(1)
         # Invariant: equals the number of (ref -> target) entries over all `Process._monitors`.
@@ -379,15 +382,42 @@ class Runtime:
             self._link(proc, link)
         assert self._loop is not None
         body = self._run(proc, fn, args)
-        if eager and _EAGER_START:
-            asyncio.Task(  # type: ignore[call-arg]  # eager_start is new in 3.12; mypy checks against 3.11
-                body, loop=self._loop, name=_task_name(pid, name, server, fn), eager_start=True
-            )
+        loop = self._loop
+        # A task factory someone installed (a tracer, a monitor) sees every task: then no eager start.
+        if eager and _EAGER_START and loop.get_task_factory() is None and not proc._dead:
+            self._start_eagerly(proc, body, _task_name(pid, name, server, fn))
         else:
-            task = self._loop.create_task(body, name=_task_name(pid, name, server, fn))
+            task = loop.create_task(body, name=_task_name(pid, name, server, fn))
             proc._task = task
-            self._by_task[task] = proc
+            if proc._dead:  # killed before it had a task (linked to a dead pid): its first step returns
+                self._note_unwinding(task)
+            else:
+                self._by_task[task] = proc
         return pid
+
+    def _start_eagerly(self, proc: Process, body: Coroutine[Any, Any, None], name: str) -> None:
+        """Run `proc`'s first steps now, inside the caller's step (3.12+), up to its first suspension.
+
+        The caller is running meanwhile, so a kill of it during those steps is not a cancel: it is
+        recorded, and the caller raises `Exit(reason)` in itself once the start has returned.
+        """
+        caller = asyncio.current_task()
+        caller_proc = None if caller is None else self._by_task.get(caller)  # None: not a live process
+        caller_closing = OPEN if caller_proc is None else caller_proc._closing
+        if caller is not None:
+            self._eager_callers.append(caller)
+        try:
+            asyncio.Task(  # type: ignore[call-arg]  # eager_start is new in 3.12; mypy checks against 3.11
+                body, loop=self._loop, name=name, eager_start=True
+            )
+        finally:
+            if caller is not None:
+                self._eager_callers.pop()
+        if caller_proc is not None:  # it was alive when the start began: did a signal end it meanwhile?
+            if caller_proc._dead:
+                raise Exit(caller_proc._exit_reason)
+            if caller_proc._closing is not caller_closing:
+                raise Exit(caller_proc._closing)
 
     async def _run(self, proc: Process, fn: ProcessBody, args: tuple[Any, ...]) -> None:
         """The whole life of a spawned process's task."""
@@ -443,6 +473,9 @@ class Runtime:
                 proc._closing = reason
             await self._close_owned(proc)
             reason = proc._closing
+        if proc._kill_timer is not None:
+            proc._kill_timer.cancel()
+            proc._kill_timer = None
         if not proc._dead:
             self._die(proc, reason)
             self._drain()
@@ -457,22 +490,17 @@ class Runtime:
             logger.log(level, "process %r crashed", proc, exc_info=exc)
 
     async def _close_owned(self, proc: Process) -> None:
-        """Exit the contexts `proc` owns, newest first; within 1 s once it has been killed.
+        """Exit the contexts `proc` owns, newest first, in its own task on its way out, before `_die`.
 
-        Runs in the process's own task on its way out, before `_die` announces the exit. Meanwhile
-        `_closing` holds the exit reason: exit signals pass it by, and a kill only shortens the deadline.
+        Meanwhile `_closing` holds the exit reason: exit signals pass it by. Once it is killed, its
+        kill timer (`_arm_kill_timer`) announces it dead within `KILL_CLOSE_TIMEOUT` whether or not
+        this finishes; a kill while closing cancels the close once (the contexts left still exit).
         """
         stack = proc._exit_stack
-        assert stack is not None and self._loop is not None
+        assert stack is not None
         try:
-            async with asyncio.timeout(None) as deadline:
-                proc._close_deadline = deadline
-                if _is_killed(proc._closing):
-                    deadline.reschedule(self._loop.time() + KILL_CLOSE_TIMEOUT)
-                await stack.aclose()
-        except TimeoutError:
-            logger.warning("%r: owned resources not closed within %ss of its kill", proc, KILL_CLOSE_TIMEOUT)
-        except asyncio.CancelledError:
+            await stack.aclose()
+        except asyncio.CancelledError:  # a kill cut a context's exit short: the process goes on dying
             current = asyncio.current_task()
             if current is not None:
                 current.uncancel()
@@ -480,7 +508,38 @@ class Runtime:
             logger.error("%r: closing an owned resource failed", proc, exc_info=exc)
         finally:
             proc._exit_stack = None
-            proc._close_deadline = None
+
+    def _arm_kill_timer(self, proc: Process) -> None:
+        """Make sure a killed owner is announced dead within `KILL_CLOSE_TIMEOUT` (once per process)."""
+        if proc._kill_timer is None and self._loop is not None:
+            proc._kill_timer = self._loop.call_later(KILL_CLOSE_TIMEOUT, self._kill_timed_out, proc)
+
+    def _kill_timed_out(self, proc: Process) -> None:
+        """A killed owner has not finished closing in time: cut its close short, then declare it dead.
+
+        The cancel interrupts the context that hangs; the older ones still exit in the task's next
+        step, which runs before `_declare_killed` (scheduled after it), so the Down usually still
+        follows the close. A task that hangs again, or swallows the cancel, is declared dead anyway.
+        """
+        proc._kill_timer = None
+        if proc._dead:
+            return
+        logger.warning("%r: owned resources not closed within %ss of its kill", proc, KILL_CLOSE_TIMEOUT)
+        task = proc._task
+        if task is not None and not task.done() and task not in self._eager_callers:
+            task.cancel()
+        assert self._loop is not None
+        self._loop.call_soon(self._declare_killed, proc)
+
+    def _declare_killed(self, proc: Process) -> None:
+        if proc._dead:
+            return
+        self._die(proc, KILLED)
+        self._drain()
+        task = proc._task
+        if task is not None and not task.done():
+            task.cancel()
+            self._note_unwinding(task)
 
     def attached(self, trap_exits: bool = False) -> _Attached:
         """Make the current task a process for an `async with` block; yields its `Process`.
@@ -754,33 +813,37 @@ class Runtime:
         """
         if proc._dead:
             return
-        if proc._closing is not OPEN:  # already closing its resources: a kill only hurries it
-            deadline = proc._close_deadline
-            if _is_killed(reason):
-                proc._closing = KILLED
-            if _is_killed(reason) and deadline is not None and self._loop is not None:
-                when = self._loop.time() + KILL_CLOSE_TIMEOUT
-                current = deadline.when()
-                if current is None or current > when:
-                    deadline.reschedule(when)
-            return
         task = proc._task
+        if proc._closing is not OPEN:  # on its way out already: only a kill acts, bounding it and cutting it short
+            if _is_killed(reason) and not _is_killed(proc._closing):
+                proc._closing = KILLED
+                self._arm_kill_timer(proc)
+                if task is not None and task is not asyncio.current_task() and task not in self._eager_callers:
+                    task.cancel()
+            return
         if proc._exit_stack is not None and task is not None and proc._started:
             proc._closing = reason
-            if task is asyncio.current_task():
-                self._self_exit = (task, reason)
-            else:
-                task.cancel()
+            if _is_killed(reason):  # even a body that swallows the cancel is dead within the bound
+                self._arm_kill_timer(proc)
+            self._stop_task(proc, task, reason)
             return
         self._die(proc, reason)
-        if task is None:
-            return
+        if task is not None:
+            self._stop_task(proc, task, reason)
+
+    def _stop_task(self, proc: Process, task: asyncio.Task[Any], reason: Any) -> None:
+        """Stop the task of a process that was just killed (its exit is done, or deferred to its close)."""
         if task is asyncio.current_task():
-            self._self_exit = (task, reason)
-            return
-        if proc._started:
+            self._self_exit = (task, reason)  # it raises Exit(reason) in itself when the signal returns
+        elif task in self._eager_callers:
+            pass  # running, below an eager start: `_spawn` raises Exit in it when the start returns
+        elif proc._started:  # one that has not taken its first step returns from it (`_run`)
             task.cancel()
-        if _is_runtime_task(task):  # it still has to unwind (or take its first step): shutdown waits for it
+        self._note_unwinding(task)
+
+    def _note_unwinding(self, task: asyncio.Task[Any]) -> None:
+        """Remember a killed process's task until it has finished, so that shutdown waits for it."""
+        if _is_runtime_task(task):
             unwinding = self._unwinding
             unwinding.add(task)
             if len(unwinding) >= self._prune_unwinding_at:

@@ -213,7 +213,9 @@ class Server:
         try:
             result = await self.init(*args)
         except BaseException as exc:
-            if not proc._dead:  # init failed: the parent hears it from start_link, not as a signal
+            # Init failed: the parent hears it from start_link, not as a signal. Killed (dead, or closing
+            # what init took): `_die` fails the start with the kill's reason, and the link stays.
+            if not proc._dead and proc._closing is OPEN:
                 self._unlink_parent(proc)
                 if not ack.done():  # done: the caller gave up waiting (and is killing us)
                     ack.set_exception(StartError(exc.reason if isinstance(exc, Exit) else exc))

@@ -186,9 +186,19 @@ async def stop_children_in_parallel(process: Process, children: Iterable[tuple[P
     """
     runtime = process.runtime
     loop_time = runtime._loop.time  # type: ignore[union-attr]
+    children = list(children)
+    # A child that exited on its own just before is not stopped: its queued exit says why it went
+    # (as `stop_child_process` does, one mailbox pass for all of them).
+    stopping = {pid for pid, _ in children}
+    reasons: dict[Pid, Any] = {
+        message.pid: message.reason
+        for message in process._mailbox.take_all(lambda m: type(m) is ExitMessage and m.pid in stopping)
+    }
     pending: dict[Ref, Pid] = {}
     deadlines: list[tuple[float, int, Ref]] = []  # a heap: when to kill a child that has not stopped
     for pid, shutdown in children:
+        if pid in reasons:
+            continue
         ref = process.monitor(pid)
         process.unlink(pid)  # a child that had already exited gets an immediate Down("noproc")
         pending[ref] = pid
@@ -202,7 +212,6 @@ async def stop_children_in_parallel(process: Process, children: Iterable[tuple[P
     def is_pending_down(message: Any) -> bool:
         return type(message) is Down and message.ref in pending
 
-    reasons: dict[Pid, Any] = {}
     while pending:
         while deadlines and deadlines[0][2] not in pending:
             heapq.heappop(deadlines)
