@@ -1,4 +1,5 @@
-"""`observer attach TARGET [TARGET ...] [--read-only]`: the terminal app on services that run on their own."""
+"""`observer attach TARGET [TARGET ...] [--read-only] [--token-file FILE | --token TOKEN]`: the terminal app on
+services that run on their own."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from .logs import open_log, routed_to
-from .parsing import MIN_REFRESH, OneLineParser, refresh_seconds, seconds
+from .parsing import MIN_REFRESH, OneLineParser, add_token_options, refresh_seconds, resolve_token, seconds
 
 if TYPE_CHECKING:
     from observer.app import ObserverApp
@@ -26,11 +27,13 @@ def main(argv: list[str]) -> int:
         0 after the app quits; 1 when a target cannot be attached to (one line on stderr says why).
 
     Raises:
-        SystemExit: With status 0 after ``--help``, 2 after a usage error or a ``--log`` that cannot be written.
+        SystemExit: With status 0 after ``--help``, 2 after a usage error, a ``--token-file`` that cannot be read
+            or a ``--log`` that cannot be written.
     """
     parser = _parser()
     args = parser.parse_args(argv)
-    problem = asyncio.run(_first_problem(args.targets, args.token, args.timeout))
+    token = resolve_token(parser, args)
+    problem = asyncio.run(_first_problem(args.targets, token, args.timeout))
     if problem is not None:
         print(f"{PROG}: {problem}", file=sys.stderr)
         return 1
@@ -41,7 +44,7 @@ def main(argv: list[str]) -> int:
         except OSError as error:
             parser.error(f"--log {args.log}: cannot write it: {error.strerror}")
     with log:
-        attach_app(args.targets, read_only=args.read_only, refresh_interval=args.refresh, token=args.token,
+        attach_app(args.targets, read_only=args.read_only, refresh_interval=args.refresh, token=token,
                    timeout=args.timeout).run()
     return 0
 
@@ -87,10 +90,10 @@ def _parser() -> OneLineParser:
         "(observer run --control, or serve(rt, control=True)); without it the app is read-only.",
     )
     parser.add_argument("targets", metavar="TARGET", nargs="+",
-                        help="an OS pid, a socket path, or HOST:PORT (with --token); several show a node list")
+                        help="an OS pid, a socket path, or HOST:PORT (with its token); several show a node list")
     parser.add_argument("--read-only", action="store_true", help="disable every destructive key, whatever the "
                         "service allows")
-    parser.add_argument("--token", metavar="TOKEN", help="the endpoint's token (TCP endpoints need it)")
+    add_token_options(parser)
     parser.add_argument("--refresh", metavar="SECONDS", type=refresh_seconds, default=0.25,
                         help=f"refresh interval (default 0.25, at least {MIN_REFRESH})")
     parser.add_argument("--timeout", metavar="SECONDS", type=seconds, default=CONNECT_TIMEOUT,

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import subprocess
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+import pytest
 from rich.text import Text
 from textual.pilot import Pilot
 
+import observer.commands.attach as attach_command
 from observer.app import ObserverApp
 from observer.commands.attach import attach_app
 from observer.commands.attach import main as attach_main
@@ -17,7 +21,7 @@ from observer.journal import Cascade, LogNote
 from observer.snapshot import NodeSnapshot, Snapshot
 from observer.source.remote import RemoteSource
 from observer.widgets.status_header import StatusHeader
-from tests.remote.conftest import running, xdg  # noqa: F401  (xdg is a fixture: a private socket directory)
+from tests.remote.conftest import ROOT, TREE, command, running, xdg  # noqa: F401  (xdg: a private socket directory)
 
 from .helpers import lines, select
 
@@ -159,3 +163,44 @@ def test_attach_to_nothing_is_one_line_and_exit_1(xdg: Any, capsys: Any) -> None
     assert attach_main(["999999999"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("observer attach: ") and err.count("\n") == 1 and "Traceback" not in err
+
+
+class _Unrun:
+    """What the patched `attach_app` returns: an app whose `run` does nothing (no terminal in a test)."""
+
+    def run(self) -> None:
+        """Nothing to run."""
+
+
+def test_attach_takes_the_token_as_tree_does(xdg: Any, monkeypatch: Any, capsys: Any) -> None:  # noqa: F811
+    """--token-file, --token, then $OBSERVER_TOKEN: each gets past hello with a real TCP endpoint."""
+    launched: list[dict[str, Any]] = []
+    monkeypatch.setattr(attach_command, "attach_app", lambda targets, **options: launched.append(options) or _Unrun())
+    monkeypatch.delenv("OBSERVER_TOKEN", raising=False)
+    service = subprocess.Popen(command("run", "--app", TREE, "--tcp", "127.0.0.1:0"), cwd=ROOT,
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert service.stdout is not None
+        words = service.stdout.readline().split()  # printed once it listens (pytest's timeout guards a hang)
+        where = words[words.index("tcp") + 1].rstrip(",")
+        token_file = Path(words[words.index("in") + 1])
+        token = token_file.read_text().strip()
+        assert attach_main([where, "--token-file", str(token_file)]) == 0
+        assert attach_main([where, "--token", token]) == 0
+        monkeypatch.setenv("OBSERVER_TOKEN", token)
+        assert attach_main([where]) == 0
+        assert [options["token"] for options in launched] == [token] * 3
+        monkeypatch.delenv("OBSERVER_TOKEN")
+        capsys.readouterr()
+        assert attach_main([where]) == 1
+        [line] = capsys.readouterr().err.splitlines()
+        assert line.startswith("observer attach: ") and "needs its token" in line
+        with pytest.raises(SystemExit) as exited:
+            attach_main([where, "--token-file", str(xdg / "missing")])
+        assert exited.value.code == 2
+        [line] = capsys.readouterr().err.splitlines()
+        assert line == f"observer attach: error: --token-file {xdg / 'missing'}: No such file or directory " \
+                       "(try observer attach --help)"
+    finally:
+        service.terminate()
+        service.wait(timeout=DEADLINE)
