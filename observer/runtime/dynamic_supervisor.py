@@ -43,6 +43,9 @@ class _Child:
     spec: ChildSpec  # resolved
     pid: Pid | Literal["restarting"]
     restarts: int = 0
+    # What `children()` last reported for it, made on the first look and reused while its pid and
+    # restart count stay (an observer of 10,000 children rebuilds only the ones that restarted).
+    seen: tuple[Child, int] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,8 +182,17 @@ class DynamicSupervisor(Server):
         return "one_for_one"
 
     def children(self) -> list[tuple[Child, int]]:
-        """Every child in start order with how often it was restarted (for observers)."""
-        return [(self._report(child), child.restarts) for child in self._children.values()]
+        """Every child in start order with how often it was restarted (for observers).
+
+        An unchanged child's entry is the same object as in the previous call.
+        """
+        entries = []
+        for child in self._children.values():
+            seen = child.seen
+            if seen is None or seen[0].pid is not child.pid or seen[1] != child.restarts:
+                seen = child.seen = (self._report(child), child.restarts)
+            entries.append(seen)
+        return entries
 
     def restart_intensity_used(self) -> float:
         """Restarts in the current window over `max_restarts` (for observers: 1.0 means at the limit)."""

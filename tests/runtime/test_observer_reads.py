@@ -92,3 +92,22 @@ async def test_a_failed_restart_is_an_observation_event_with_its_reason() -> Non
         assert failed, [event.kind for event in events]
         assert failed[0].pid is sup and failed[0].other is sup and failed[0].name == "w"
         assert "w" in str(failed[0].reason)
+
+
+async def test_a_dynamic_supervisors_children_reuse_unchanged_entries() -> None:
+    async with Runtime() as rt, rt.attached() as me:
+        sup = await DynamicSupervisor.start_link(rt, max_restarts=10)
+        pids = [await DynamicSupervisor.start_child(rt, sup, Sink.child_spec(id=f"w{n}")) for n in range(3)]
+        server = rt.server_of(sup)
+        assert isinstance(server, DynamicSupervisor)
+        before = server.children()
+        assert server.children() == before and all(a is b for a, b in zip(server.children(), before, strict=True))
+        victim = pids[1]
+        assert victim is not None and not isinstance(victim, tuple)
+        ref = me.monitor(victim)
+        rt.exit(victim, "kill")
+        await me.receive(lambda m: isinstance(m, Down) and m.ref is ref)
+        await DynamicSupervisor.count_children(rt, sup)  # answered after the restart
+        after = server.children()
+        assert after[0] is before[0] and after[2] is before[2]
+        assert after[1] is not before[1] and after[1][1] == 1 and after[1][0].pid is not victim
