@@ -18,6 +18,7 @@ from observer.runtime import Inspection, NoProc, ObserverError, Pid, TraceEvent
 from observer.snapshot import NodeSnapshot, ProcessDetail, Snapshot, describe
 
 from .base import Changed, Source, SourceState, View
+from .reasons import RemoteReasons
 
 MAX_LOCAL_NOTES = 200
 """Lines of the app's own (actions taken, errors) kept beside the service's log."""
@@ -32,7 +33,9 @@ class RemoteSource(Source):
     """A served runtime: snapshots fetched over its endpoint, actions sent to it, its stalls shown.
 
     `run` connects and then fetches one snapshot (and the selected process's inspection) each time
-    the app asks (`refresh`), one request at a time, calling `changed` when it arrived. While the
+    the app asks (`refresh`), one request at a time, calling `changed` when it arrived; with the
+    process table while the app shows the process list. Exit reasons, which cross the wire as their
+    repr, are read back as the embedded app shows them (`observer.source.reasons`). While the
     service's loop is blocked, its endpoint still answers: the state says for how long. When the
     service goes away, the state is ``gone`` and the last snapshot stays.
     """
@@ -58,7 +61,8 @@ class RemoteSource(Source):
         self._view = View()
         self._wanted = asyncio.Event()
         self._closing = False
-        self._remote: Snapshot | None = None  # the service's latest snapshot, as fetched
+        self._remote: Snapshot | None = None  # the service's latest snapshot, as fetched (its reasons read back)
+        self._reasons = RemoteReasons()
         self._latest: Snapshot | None = None  # the same with the app's own notes in its log
         self._received_at = 0.0  # when it arrived (time.monotonic), to tell the service's time since
         self._notes: tuple[LogNote, ...] = ()
@@ -154,7 +158,7 @@ class RemoteSource(Source):
         view = self._view
         began = time.monotonic()
         try:
-            snapshot = await asyncio.wait_for(conn.snapshot(opened=view.opened), self._patience)
+            snapshot = await asyncio.wait_for(conn.snapshot(opened=view.opened, table=view.table), self._patience)
         except TimeoutError:  # dropped (its late answer is skipped): is the service's loop blocked, or slow?
             blocked = await self._loop_blocked()
             if blocked > 0:
@@ -167,7 +171,7 @@ class RemoteSource(Source):
             return
         self._patience = max(PATIENCE, 3 * (time.monotonic() - began))
         self._state = SourceState("up")
-        self._remote, self._received_at = snapshot, time.monotonic()
+        self._remote, self._received_at = self._reasons.snapshot(snapshot), time.monotonic()
         self._merge()
         selected = view.selected
         inspection = None

@@ -75,6 +75,11 @@ class TracebackScreen(ModalScreen[None]):
         self._traceback = None if traceback is None else units.capped(traceback, TRACEBACK_CAP)
 
     @property
+    def heading(self) -> str:
+        """The title line: what crashed and how."""
+        return self._title
+
+    @property
     def traceback(self) -> str | None:
         """The text shown (capped), or None."""
         return self._traceback

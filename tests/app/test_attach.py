@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import signal
 import subprocess
 from collections.abc import Callable
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from rich.console import Console
 from rich.text import Text
 from textual.pilot import Pilot
 
@@ -18,9 +20,16 @@ from observer.app import ObserverApp
 from observer.commands.attach import attach_app
 from observer.commands.attach import main as attach_main
 from observer.journal import Cascade, LogNote
+from observer.remote import connect
+from observer.renderables.cascade import log_entry
+from observer.runtime import CallExit
 from observer.snapshot import NodeSnapshot, Snapshot
 from observer.source.remote import RemoteSource
+from observer.widgets.event_log import EventLog
+from observer.widgets.process_list import ProcessList
+from observer.widgets.process_panel import ProcessPanel
 from observer.widgets.status_header import StatusHeader
+from observer.widgets.traceback_screen import TracebackScreen
 from tests.remote.conftest import ROOT, TREE, command, running, xdg  # noqa: F401  (xdg: a private socket directory)
 
 from .helpers import lines, select
@@ -28,6 +37,8 @@ from .helpers import lines, select
 DEADLINE = 30.0
 """Seconds a wait on a subprocess may take (never reached when all is well)."""
 ROUNDS = 200
+SHOP = "tests.app.served:factory"
+"""The served tree with a server that crashes on a call (tests/app/served.py)."""
 
 
 async def fetched(app: ObserverApp, pilot: Pilot[Any], condition: Callable[[Snapshot], bool],
@@ -150,6 +161,83 @@ async def test_two_services_get_a_node_list_and_one_that_exits_is_shown_as_gone(
             await pilot.press("left_square_bracket")
             assert app.source is one and "GONE" not in header_of_shown(app)
             await pilot.press("q")
+
+
+def plain(renderable: Any, width: int = 150) -> str:
+    """A renderable as the text a person reads."""
+    console = Console(width=width, file=io.StringIO(), record=True, color_system=None)
+    console.print(renderable)
+    return console.export_text()
+
+
+def cascade_of(snapshot: Snapshot, child: str) -> Cascade | None:
+    """The newest finished restart of `child` in the log."""
+    return next((entry for entry in reversed(snapshot.log) if isinstance(entry, Cascade) and entry.child == child
+                 and entry.outcome == "restarted"), None)
+
+
+async def test_l_lists_the_services_processes_with_rates(xdg: Any) -> None:  # noqa: F811
+    async with running("--control", app=SHOP) as service, connect(service.os_pid) as conn:
+        app = attach_app([str(service.os_pid)], ticking=False)
+        async with app.run_test(size=(160, 48)) as pilot:
+            await fetched(app, pilot, lambda s: s.root is not None and s.root_alive and len(lines(app)) == 4)
+            assert not _remote(app).latest.processes, "no table while the tree is shown"  # type: ignore[union-attr]
+            await pilot.press("l")
+            await fetched(app, pilot, lambda s: len(s.processes) == 4)
+            listed = app.query_one(ProcessList)
+            assert {row.name for row in listed.rows} == {"shop", "echo", "crasher", "worker"}
+            for number in range(20):
+                assert await conn.call("echo", number) == number
+            await fetched(app, pilot, lambda s: any(row.name == "echo" and row.messages_per_s > 0
+                                                    for row in listed.rows))
+            [echo] = [row for row in listed.rows if row.name == "echo"]
+            assert echo.reductions_per_s > 0 and echo.kind == "server"
+            await pilot.press("l")
+            after = await fetched(app, pilot, lambda s: not s.processes)
+            assert after.root is not None, "back to the tree, the table is no longer fetched"
+
+
+async def test_enter_on_an_attached_crash_opens_its_traceback(xdg: Any) -> None:  # noqa: F811
+    async with running("--control", app=SHOP) as service, connect(service.os_pid) as conn:
+        app = attach_app([str(service.os_pid)], ticking=False)
+        async with app.run_test(size=(160, 48)) as pilot:
+            await fetched(app, pilot, lambda s: s.root is not None and s.root_alive and len(lines(app)) == 4)
+            with pytest.raises(CallExit):
+                await conn.call("crasher", "crash")
+            snapshot = await fetched(app, pilot, lambda s: cascade_of(s, "crasher") is not None)
+            crash = cascade_of(snapshot, "crasher")
+            assert crash is not None
+            assert "shop one_for_one: crasher" in plain(log_entry(crash, started_at=0.0))
+            assert "died (RuntimeError: boom)" in plain(log_entry(crash, started_at=0.0)), "as the embedded app says"
+            app.query_one(EventLog).focus()
+            await pilot.press("home", "enter")
+            await pilot.pause()
+            screen = app.screen
+            assert isinstance(screen, TracebackScreen)
+            assert screen.traceback is not None and "in explode" in screen.traceback
+            assert "crasher" in screen.heading and "crashed (RuntimeError: boom)" in screen.heading
+            await pilot.press("escape")
+            assert not isinstance(app.screen, TracebackScreen)
+
+
+async def test_attached_exit_reasons_read_as_the_embedded_apps(xdg: Any) -> None:  # noqa: F811
+    """A kill shows `died (killed)`, not the repr that crossed the wire (`died ('killed')`)."""
+    async with running("--control", app=SHOP) as service:
+        app = attach_app([str(service.os_pid)], ticking=False)
+        async with app.run_test(size=(160, 48)) as pilot:
+            before = await fetched(app, pilot, lambda s: s.root is not None and s.root_alive and len(lines(app)) == 4)
+            assert before.root is not None
+            old = find(before.root, "worker").pid
+            await select(app, pilot, "worker")
+            await pilot.press("k")
+            snapshot = await fetched(app, pilot, lambda s: cascade_of(s, "worker") is not None)
+            killed = cascade_of(snapshot, "worker")
+            assert killed is not None and killed.reason == "killed" and killed.pid is old
+            text = plain(log_entry(killed, started_at=0.0))
+            assert "died (killed)" in text and "'killed'" not in text
+            await fetched(app, pilot, lambda s: True)  # the restarted worker, still selected, in the panel
+            panel = plain(app.query_one(ProcessPanel).content)
+            assert "killed" in panel and "'killed'" not in panel
 
 
 def header_of_shown(app: ObserverApp) -> str:
