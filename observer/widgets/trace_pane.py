@@ -53,6 +53,9 @@ class TracePane(Vertical):
             height: 1fr;
             background: transparent;
             scrollbar-size-vertical: 1;
+            scrollbar-gutter: stable;
+            overflow-x: hidden;
+            overflow-y: auto;
         }
         & > .hint {
             height: 1;
@@ -85,15 +88,25 @@ class TracePane(Vertical):
         self._seen = 0
         self._stopped: str | None = None
         self._events: deque[TraceEvent] = deque(maxlen=HISTORY)
+        self._width = 0  # the width the lines were cut to (they are cut again when it changes)
 
     def compose(self) -> ComposeResult:
         yield Static(classes="status")
-        yield RichLog(max_lines=HISTORY, wrap=False, markup=False, highlight=False, auto_scroll=True)
+        # Each line is cut to the pane's width (with …), never scrolled sideways: wrap lets the line's own
+        # no-wrap ellipsis apply, min_width=1 lets it shrink to the width, and the gutter keeps that width
+        # the same when the vertical scrollbar comes.
+        yield RichLog(max_lines=HISTORY, min_width=1, wrap=True, markup=False, highlight=False, auto_scroll=True)
         yield Static(classes="hint")
 
     def on_mount(self) -> None:
         self.border_title = "Trace"
         self._say()
+
+    def on_resize(self) -> None:
+        """Cut the kept lines again to the new width (a line cut narrower would stay cut when it widens)."""
+        width = self.query_one(RichLog).scrollable_content_region.width
+        if width != self._width and self._events:
+            self._rewrite()
 
     # -- public -------------------------------------------------------------------------------
 
@@ -138,7 +151,9 @@ class TracePane(Vertical):
             return
         self._seen += 1
         self._events.append(event)
-        self.query_one(RichLog).write(trace_line(event, started_at=self._started_at))
+        log = self.query_one(RichLog)
+        log.write(trace_line(event, started_at=self._started_at))
+        self._width = log.scrollable_content_region.width
         self._say()
 
     def end(self, why: str) -> None:
@@ -148,6 +163,13 @@ class TracePane(Vertical):
             self._say()
 
     # -- drawing ------------------------------------------------------------------------------
+
+    def _rewrite(self) -> None:
+        log = self.query_one(RichLog)
+        log.clear()
+        for event in self._events:
+            log.write(trace_line(event, started_at=self._started_at))
+        self._width = log.scrollable_content_region.width
 
     def _say(self) -> None:
         status, hint = self.query_one(".status", Static), self.query_one(".hint", Static)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from textual.widgets import RichLog
 
 from observer.journal import Cascade
 from observer.runtime import CallTimeout, Pid
@@ -99,6 +100,33 @@ async def test_shift_t_traces_the_selected_process_until_its_limit_and_t_again_s
         await pilot.press("escape")  # the tree has the focus: escape still closes the pane, and stops the trace
         await until(app, pilot, lambda s: True)
         assert not pane.has_class("-shown") and not pane.active
+
+
+async def test_the_trace_pane_cuts_long_lines_to_its_width_and_never_scrolls_sideways() -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await started(app, pilot)
+        store = await select(app, pilot, "store")
+        pid = store.data.node.pid  # type: ignore[union-attr]
+        await pilot.press("T")
+        pane = app.query_one(TracePane)
+        await until(app, pilot, lambda s: pane.active)
+        rt = app.runtime
+        assert rt is not None
+        long = "a message far longer than the right column of an 80-column terminal"
+        assert await rt.call(pid, long) == long
+        await until(app, pilot, lambda s: pane.seen >= 3)
+        log = pane.query_one(RichLog)
+        width = log.scrollable_content_region.width
+        assert 0 < width < len(long)
+        assert not log.show_horizontal_scrollbar and log.virtual_size.width <= width
+        assert all(line.cell_length <= width for line in log.lines)
+        assert log.lines[0].text.rstrip().endswith("…"), "a cut line says so"
+        await pilot.resize_terminal(160, 48)
+        await until(app, pilot, lambda s: log.scrollable_content_region.width > width)
+        await pilot.pause()
+        assert long[:30] in log.lines[0].text, "widened, the kept lines are cut again to the new width"
+        assert not log.show_horizontal_scrollbar
 
 
 async def test_tracing_suspending_and_resuming_are_refused_read_only() -> None:
