@@ -163,8 +163,8 @@ async def test_a_crash_keeps_its_traceback_as_text_in_its_log_entry() -> None:
 
 async def test_the_title_of_an_app_tree_is_its_roots_registered_name() -> None:
     app = make_app(crashing_tree)
+    assert app.source.title.endswith("test_seam")  # before it started: the factory's module
     async with app.run_test(size=(100, 30)) as pilot:
-        assert app.source.title.endswith("test_seam")  # before it started: the factory's module
         await started(app, pilot)
         assert app.source.title == "crashing"
 
