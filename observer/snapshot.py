@@ -447,7 +447,12 @@ class SnapshotBuilder:
             # child cannot start, stop, restart or die without one or the other. Reusing them skips
             # `children()`, which builds a report per child (10,000 for a big pool), when only workers
             # are below it (a nested supervisor's own children may have changed).
-            signature = None if info is None else (info.messages_in, info.reductions, len(info.links))
+            # Only while it waits in receive: in the middle of a restart (awaiting a child's init) its
+            # counters and links are already final but its child table is not.
+            signature = (
+                None if info is None or info.status != "waiting"
+                else (info.messages_in, info.reductions, len(info.links))
+            )
             if (
                 previous is not None and previous.pid is pid and not previous.folded and signature is not None
                 and self._signatures.get(pid) == signature and self._leafy(pid, old_children)
