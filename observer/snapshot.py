@@ -364,6 +364,9 @@ class SnapshotBuilder:
     def detail(self, node: NodeSnapshot, parent: NodeSnapshot | None, *, vanished: bool = False) -> ProcessDetail:
         """Describe one process of the tree for the process panel.
 
+        Its figures are read now; its uptime is as of the latest snapshot, as the header's is (so that
+        both clocks tick in the same frame, and an idle app draws once a second, not twice).
+
         Args:
             node: The node, as of the latest snapshot.
             parent: Its parent node, if any.
@@ -373,7 +376,8 @@ class SnapshotBuilder:
         last_exit = MISSING if node.previous_pid is None else journal.exit_reason(node.previous_pid)
         info = None if node.pid is None else rt.process_info(node.pid)
         exit_reason = journal.exit_reason(node.pid) if node.pid is not None else last_exit
-        return describe(node, parent, info, now=rt.clock(), last_exit=last_exit, exit_reason=exit_reason,
+        now = rt.clock() if self._previous is None else self._previous.taken_at
+        return describe(node, parent, info, now=now, last_exit=last_exit, exit_reason=exit_reason,
                         vanished=vanished, label_of=self._label_of)
 
     # -- the tree ----------------------------------------------------------------------

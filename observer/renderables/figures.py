@@ -6,7 +6,6 @@ from dataclasses import replace
 from typing import Any
 
 from rich.style import Style
-from rich.table import Table
 from rich.text import Text
 
 from observer.journal import MISSING
@@ -17,6 +16,7 @@ from . import units
 from .inspection import stack_lines, state_lines
 from .labels import kind_label, node_label, status_mark, strategy_label
 from .process_table import ProcessRow
+from .rows import KeyValueRows
 
 KEY = Style(color="bright_black")
 VALUE = Style(bold=True)
@@ -69,23 +69,21 @@ def header_line(snapshot: Snapshot | None, *, refresh_interval: float, paused: b
     return text
 
 
-def host_figures(snapshot: Snapshot | None) -> Table:
-    """CPU, RSS, threads, open fds and event-loop lag as a two-column table."""
-    table = Table.grid(padding=(0, 1))
-    table.add_column(style=KEY)
-    table.add_column(justify="right")
+def host_figures(snapshot: Snapshot | None) -> KeyValueRows:
+    """CPU, RSS, threads, open fds and event-loop lag in two columns, the figures flush right."""
+    rows: list[tuple[str, Text | str]] = []
     host = None if snapshot is None else snapshot.host
     if host is None:
-        table.add_row("host", "not sampled")
+        rows.append(("host", "not sampled"))
     else:
-        table.add_row("cpu", f"{host.cpu_percent:.0f} %")
-        table.add_row("rss", units.size(host.rss_bytes))
-        table.add_row("threads", str(host.threads))
-        table.add_row("open fds", "-" if host.open_fds is None else str(host.open_fds))
+        rows.append(("cpu", f"{host.cpu_percent:.0f} %"))
+        rows.append(("rss", units.size(host.rss_bytes)))
+        rows.append(("threads", str(host.threads)))
+        rows.append(("open fds", "-" if host.open_fds is None else str(host.open_fds)))
     if snapshot is not None:
         lag = snapshot.loop_lag
-        table.add_row("loop lag", Text(units.duration(lag), _lag_style(lag)))
-    return table
+        rows.append(("loop lag", Text(units.duration(lag), _lag_style(lag))))
+    return KeyValueRows.of(rows, key_style=KEY, justify="right")
 
 
 def host_key(snapshot: Snapshot | None) -> Any:
@@ -110,8 +108,8 @@ def process_detail_key(detail: ProcessDetail | None, inspection: Inspection | No
 
 
 def process_detail(detail: ProcessDetail | None, inspection: Inspection | None = None, row: ProcessRow | None = None,
-                   *, width: int = DETAIL_WIDTH) -> Table | Text:
-    """Everything about the selected process as a two-column table.
+                   *, width: int = DETAIL_WIDTH) -> KeyValueRows | Text:
+    """Everything about the selected process in two columns (a key, and its value wrapped under itself).
 
     Args:
         detail: The process as the tree knows it (None: nothing selected).
@@ -123,16 +121,12 @@ def process_detail(detail: ProcessDetail | None, inspection: Inspection | None =
     if detail is None:
         return Text("select a process in the tree", style=KEY)
     node = detail.node
-    table = Table.grid(padding=(0, 1))
-    table.add_column(style=KEY, no_wrap=True, width=KEY_WIDTH)
-    table.add_column()
-    title = node_label(node, vanished=detail.vanished)
-    table.add_row("process", title)
+    rows: list[tuple[str, Text | str]] = [("process", node_label(node, vanished=detail.vanished))]
     kind = kind_label(node)
     strategy = strategy_label(node.kind, node.strategy)
     if strategy is not None and node.kind != "dynamic_supervisor":
         kind += f", {strategy}"
-    table.add_row("kind", kind)
+    rows.append(("kind", kind))
     mark, style = status_mark("running" if detail.alive else node.status)
     if detail.vanished:
         status = Text(f"vanished: exited ({units.reason(detail.last_exit)}), not restarted", BAD)
@@ -140,30 +134,30 @@ def process_detail(detail: ProcessDetail | None, inspection: Inspection | None =
         status = Text(f"{mark} {detail.status}", style)
     else:
         status = Text(f"{mark} {'idle (waiting in receive)' if detail.status == 'waiting' else 'running'}", style)
-    table.add_row("status", status)
-    table.add_row("uptime", "-" if detail.uptime is None else units.clock(detail.uptime))
-    restart = node.restart or "root"
-    table.add_row("restarts", f"{node.restarts} ({restart})")
+    rows.append(("status", status))
+    rows.append(("uptime", "-" if detail.uptime is None else units.clock(detail.uptime)))
+    rows.append(("restarts", f"{node.restarts} ({node.restart or 'root'})"))
     if not detail.vanished:
         last = "-" if detail.last_exit is MISSING else units.reason(detail.last_exit)
-        table.add_row("last exit", Text(last, BAD if detail.last_exit not in (MISSING, "shutdown", "normal") else ""))
-    table.add_row("parent", detail.parent_label or "-")
+        rows.append(("last exit", Text(last, BAD if detail.last_exit not in (MISSING, "shutdown", "normal") else "")))
+    rows.append(("parent", detail.parent_label or "-"))
     links = ", ".join(label for _, label in detail.links)
     if detail.link_count > len(detail.links):
         links += f", … {detail.link_count - len(detail.links):,} more"
-    table.add_row("links", f"{detail.link_count}: {links}" if detail.link_count else "0")
-    table.add_row("monitors", str(detail.monitors))
-    table.add_row("monitored by", str(detail.monitored_by))
-    table.add_row("mailbox", Text(f"{detail.mailbox_size:,}", WARN if detail.mailbox_size > 100 else ""))
-    table.add_row("trap exits", "yes" if detail.trap_exits else "no")
+    rows.append(("links", f"{detail.link_count}: {links}" if detail.link_count else "0"))
+    rows.append(("monitors", str(detail.monitors)))
+    rows.append(("monitored by", str(detail.monitored_by)))
+    rows.append(("mailbox", Text(f"{detail.mailbox_size:,}", WARN if detail.mailbox_size > 100 else "")))
+    rows.append(("trap exits", "yes" if detail.trap_exits else "no"))
     if inspection is not None and detail.alive:
-        _inspection_rows(table, inspection, row, max(16, width - KEY_WIDTH - 1))
-    return table
+        rows.extend(_inspection_rows(inspection, row, max(16, width - KEY_WIDTH - 1)))
+    return KeyValueRows.of(rows, key_width=KEY_WIDTH, key_style=KEY)
 
 
-def _inspection_rows(table: Table, inspection: Inspection, row: ProcessRow | None, width: int) -> None:
+def _inspection_rows(inspection: Inspection, row: ProcessRow | None, width: int) -> list[tuple[str, Text | str]]:
     """Counters with their rates, what it awaits, its state and its stack, innermost frame last."""
     info = inspection.info
+    rows: list[tuple[str, Text | str]] = []
     for what, total, per_second in (
         ("messages in", info.messages_in, None if row is None else row.messages_per_s),
         ("reductions", info.reductions, None if row is None else row.reductions_per_s),
@@ -171,9 +165,9 @@ def _inspection_rows(table: Table, inspection: Inspection, row: ProcessRow | Non
         figure = Text(f"{total:,}")
         if per_second is not None:
             figure.append(f"  {units.rate(per_second)}/s", KEY)
-        table.add_row(what, figure)
-    table.add_row("awaiting", inspection.awaiting or Text("- (running)", KEY))
+        rows.append((what, figure))
+    rows.append(("awaiting", inspection.awaiting or Text("- (running)", KEY)))
     for key, lines in (("state", state_lines(inspection.state, width)),
                        ("stack", stack_lines(inspection.stack, width))):
-        for index, line in enumerate(lines):
-            table.add_row(key if index == 0 else "", line)
+        rows.extend((key if index == 0 else "", line) for index, line in enumerate(lines))
+    return rows

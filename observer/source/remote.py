@@ -220,7 +220,9 @@ class RemoteSource(Source):
         last_exit = self._exit_of(node.previous_pid)
         exit_reason = self._exit_of(node.pid) if node.pid is not None else last_exit
         info = None if inspection is None else inspection.info
-        detail = describe(node, parent, info, now=self.now(), last_exit=last_exit, exit_reason=exit_reason,
+        snapshot = self._remote
+        now = self.now() if snapshot is None else snapshot.taken_at  # the uptime as of the snapshot, as the header's
+        detail = describe(node, parent, info, now=now, last_exit=last_exit, exit_reason=exit_reason,
                           vanished=vanished, label_of=self._label_of)
         if info is None and node.status == "running" and not vanished:
             detail = replace(detail, alive=True, status="running")  # not inspected yet: as the snapshot says

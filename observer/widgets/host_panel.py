@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from textual.reactive import var
-from textual.widgets import Static
 
 from observer.renderables.figures import host_figures, host_key
 from observer.snapshot import Snapshot
+from observer.widgets.line_panel import LinePanel
 
 
-class HostPanel(Static):
-    """Host figures from psutil and how late the last tick ran."""
+class HostPanel(LinePanel):
+    """Host figures from psutil and how late the last tick ran (a figure that changed repaints only itself)."""
 
     DEFAULT_CSS = """
     HostPanel {
@@ -33,4 +33,4 @@ class HostPanel(Static):
         if key == self._shown:
             return
         self._shown = key
-        self.update(host_figures(snapshot), layout=False)  # its size is set by the layout, not by its figures
+        self.draw(host_figures(snapshot))

@@ -6,10 +6,10 @@ from collections import deque
 from collections.abc import Hashable
 
 from textual.reactive import var
-from textual.widgets import Static
 
 from observer.renderables.monitors import FIXED_WIDTH, LABEL_WIDTH, monitor_table
 from observer.snapshot import MonitorCount, Snapshot
+from observer.widgets.line_panel import LinePanel
 
 HISTORY = 60
 """Snapshots of history kept per line."""
@@ -21,11 +21,12 @@ def history_key(count: MonitorCount) -> Hashable:
     return count.pid if count.label.startswith("<") else count.label
 
 
-class MonitorsPanel(Static):
+class MonitorsPanel(LinePanel):
     """Monitor counts with a history line each, so that a leak shows as a rise.
 
     The app sets `snapshot` every tick. Columns have fixed widths and the panel does not
-    shrink while the busiest processes restart (it keeps as many lines as it has shown).
+    shrink while the busiest processes restart (it keeps as many lines as it has shown). A new
+    point of history repaints the lines whose history moved (`LinePanel`).
     """
 
     DEFAULT_CSS = """
@@ -77,8 +78,8 @@ class MonitorsPanel(Static):
         if key == self._shown:
             return
         self._shown = key
-        self.update(monitor_table(snapshot.monitor_count, self._total, rows, history_width=history_width,
-                                  label_width=LABEL_WIDTH, min_rows=self._most_rows))
+        self.draw(monitor_table(snapshot.monitor_count, self._total, rows, history_width=history_width,
+                                label_width=LABEL_WIDTH, min_rows=self._most_rows))
 
 
 def _record(history: deque[int], value: int, later: bool) -> None:

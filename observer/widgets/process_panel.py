@@ -4,21 +4,22 @@ from __future__ import annotations
 
 from textual import events
 from textual.reactive import var
-from textual.widgets import Static
 
 from observer.renderables.figures import DETAIL_WIDTH, process_detail, process_detail_key
 from observer.renderables.process_table import ProcessRow
 from observer.runtime import Inspection
 from observer.snapshot import ProcessDetail
+from observer.widgets.line_panel import LinePanel
 
 
-class ProcessPanel(Static):
+class ProcessPanel(LinePanel):
     """Kind, status, links, monitors, mailbox, restarts and last exit of the process under the cursor.
 
     The app sets `detail` (from the snapshot builder) for the selected process, and, refreshed
     for that process only, `inspection` (``rt.inspect(pid)``: counters, state, stack, awaiting)
     and `row` (its `ProcessRow`, for the message and reduction rates). `show` sets all three
-    and draws once; a tick that changes nothing that is shown draws nothing.
+    and draws once; a tick that changes nothing that is shown draws nothing, and one that changes
+    the uptime shown (in whole seconds) repaints that figure only (`LinePanel`).
     """
 
     DEFAULT_CSS = """
@@ -75,4 +76,4 @@ class ProcessPanel(Static):
         if key == self._shown:
             return
         self._shown = key
-        self.update(process_detail(self.detail, inspection, row, width=width))
+        self.draw(process_detail(self.detail, inspection, row, width=width))

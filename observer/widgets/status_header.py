@@ -5,19 +5,22 @@ from __future__ import annotations
 from rich.style import Style
 from rich.text import Text
 from textual.reactive import var
-from textual.widgets import Static
 
 from observer.renderables.figures import header_line
 from observer.snapshot import Snapshot
 from observer.source.base import SourceState
+from observer.widgets.line_panel import LinePanel
 
 GONE = Style(bold=True, reverse=True, color="red")
 BLOCKED = Style(bold=True, reverse=True, color="yellow")
 PENDING = Style(color="yellow")
 
 
-class StatusHeader(Static):
-    """The top line of a runtime's view: its totals and the app's state (paused, read-only, gone, blocked)."""
+class StatusHeader(LinePanel):
+    """The top line of a runtime's view: its totals and the app's state (paused, read-only, gone, blocked).
+
+    The uptime ticking repaints its last digits only (`LinePanel`).
+    """
 
     DEFAULT_CSS = """
     StatusHeader {
@@ -86,4 +89,4 @@ class StatusHeader(Static):
         if line == self._shown:
             return
         self._shown = line
-        self.update(line, layout=False)  # one line, always: its size does not change
+        self.draw(line)

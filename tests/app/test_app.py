@@ -6,17 +6,16 @@ import asyncio
 from typing import Any
 
 import pytest
-from rich.table import Table
 from rich.text import Text
-from textual.widgets import Input, Static
+from textual.geometry import Region
+from textual.widget import Widget
+from textual.widgets import Input
 
 from observer.journal import Cascade, LogNote
+from observer.renderables.rows import KeyValueRows
 from observer.runtime import DynamicSupervisor, Pid, Runtime, RuntimeEvent
-from observer.widgets.buckets_panel import BucketsPanel
 from observer.widgets.filter_bar import FilterBar
 from observer.widgets.help_screen import HelpScreen
-from observer.widgets.host_panel import HostPanel
-from observer.widgets.monitors_panel import MonitorsPanel
 from observer.widgets.process_panel import ProcessPanel
 from observer.widgets.reason_prompt import ReasonPrompt
 from observer.widgets.status_header import StatusHeader
@@ -340,44 +339,86 @@ async def test_resizing_keeps_the_tree(size: tuple[int, int]) -> None:
         assert lines(app) == before
 
 
-async def test_a_tick_that_changes_nothing_redraws_no_panel_and_a_change_redraws_it() -> None:
+Repaint = tuple[str, bool, tuple[Region, ...]]
+"""A widget's refresh as a spy records it: the widget's type, whether it lays the screen out, its regions."""
+
+
+def spy_repaints(monkeypatch: pytest.MonkeyPatch) -> list[Repaint]:
+    """Record every widget refresh from now on (a widget that refreshes nothing writes nothing to the terminal)."""
+    seen: list[Repaint] = []
+    real = Widget.refresh
+
+    def refresh(self: Widget, *regions: Region, repaint: bool = True, layout: bool = False,
+                recompose: bool = False) -> Widget:
+        seen.append((type(self).__name__, layout, regions))
+        return real(self, *regions, repaint=repaint, layout=layout, recompose=recompose)
+
+    monkeypatch.setattr(Widget, "refresh", refresh)
+    return seen
+
+
+async def test_a_tick_that_changes_nothing_repaints_nothing_and_a_change_repaints_it(
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
     app = make_app(clock=fixed_clock)
     async with app.run_test(size=(160, 48)) as pilot:
         await started(app, pilot)
         await select(app, pilot, "store")
         app.tick()
         await pilot.pause()
-        panels = [app.query_one(kind) for kind in (StatusHeader, ProcessPanel, MonitorsPanel, BucketsPanel, HostPanel)]
-        drawn: dict[str, int] = {type(panel).__name__: 0 for panel in panels}
-
-        def spy(panel: Static) -> None:
-            update = panel.update
-
-            def counting(*args: Any, **kwargs: Any) -> None:
-                drawn[type(panel).__name__] += 1
-                update(*args, **kwargs)
-
-            panel.update = counting  # type: ignore[method-assign]
-
-        for panel in panels:
-            spy(panel)
-        app.tick()
-        await pilot.pause()
-        assert drawn == dict.fromkeys(drawn, 0)
+        repaints = spy_repaints(monkeypatch)
+        for _ in range(3):
+            app.tick()
+            await pilot.pause()
+        assert repaints == [], "nothing changed: nothing is repainted, nothing written to the terminal"
 
         await pilot.press("k")  # store restarts: a restart in the header, a new pid in the panel, new monitors
         await until(app, pilot, lambda s: s.restarts >= 4 and s.root_alive and s.monitor_count == 2)
-        assert drawn["StatusHeader"] > 0 and drawn["ProcessPanel"] > 0 and drawn["MonitorsPanel"] > 0
+        drawn = {name for name, _, _ in repaints}
+        assert {"StatusHeader", "ProcessPanel", "MonitorsPanel"} <= drawn
         header = app.query_one(StatusHeader).content
         assert isinstance(header, Text) and "4 restarts" in header.plain
         store = node_named(app, "store").data
         assert store is not None
         detail = app.query_one(ProcessPanel).content
-        assert isinstance(detail, Table) and repr(store.node.pid) in _cells(detail)
+        assert isinstance(detail, KeyValueRows)
+        assert repr(store.node.pid) in dict(detail.rows)["process"].plain
 
 
-def _cells(table: Table) -> str:
-    return " ".join(str(cell) for column in table.columns for cell in column.cells)
+async def quiet_tree(rt: Runtime) -> Pid:
+    """Two idle workers and a watcher under a supervisor: no rate-limiter window counts down on its own."""
+    from observer.runtime import Supervisor
+
+    from .trees import Watcher
+
+    return await Supervisor.start_link(rt, [Worker.child_spec(id="store", name="store"),
+                                            Watcher.child_spec("store", id="watcher", name="watcher")], name="quiet")
+
+
+async def test_an_idle_second_repaints_the_uptimes_only_and_lays_nothing_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The clocks tick in the same frame, each repaint is the figure's own cells, no panel is measured again."""
+    now = [1000.0]
+    app = make_app(quiet_tree, clock=lambda: now[0])
+    async with app.run_test(size=(160, 48)) as pilot:
+        await started(app, pilot)
+        await select(app, pilot, "store")
+        app.tick()
+        await pilot.pause()
+        panel = app.query_one(ProcessPanel)
+        uptime_row = [index for index, line in enumerate(panel.lines) if line.text.startswith("uptime")]
+        repaints = spy_repaints(monkeypatch)
+        now[0] += 1.0
+        app.tick()
+        await pilot.pause()
+        assert {name for name, _, _ in repaints} == {"StatusHeader", "ProcessPanel"}
+        assert not any(layout for _, layout, _ in repaints), "no panel changed its height: nothing is laid out"
+        for name, _, regions in repaints:
+            [region] = regions  # one span: the changed digit of the clock
+            assert region.height == 1 and region.width <= 2, (name, region)
+            if name == "ProcessPanel":
+                assert [region.y] == uptime_row
+        assert "up 00:00:01" in app.query_one(StatusHeader).lines[0].text
+        assert panel.lines[uptime_row[0]].text.split() == ["uptime", "00:00:01"]
 
 
 async def test_after_the_root_is_restarted_the_cursor_is_on_the_new_process_it_was_on() -> None:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from rich.console import Console
+from rich.style import Style
+from rich.table import Table
+from rich.text import Text
 
 from observer.journal import MISSING
 from observer.renderables.figures import process_detail, process_detail_key
@@ -17,6 +20,7 @@ from observer.renderables.process_table import (
     row_segments,
     sorted_rows,
 )
+from observer.renderables.rows import KeyValueRows
 from observer.runtime import Inspection, Pid, ProcessInfo
 from observer.snapshot import NodeSnapshot, ProcessDetail
 
@@ -136,3 +140,42 @@ def test_the_detail_key_changes_with_what_is_shown_only() -> None:
     first = process_detail_key(shown, looked, row(4, messages_per_s=12.01))
     assert first == process_detail_key(shown, looked, row(4, messages_per_s=12.02)), "the rate shows as 12"
     assert first != process_detail_key(shown, inspection(awaiting="sleep"), row(4, messages_per_s=12.01))
+
+
+def _cells(renderable: object, width: int) -> list[list[tuple[str, object]]]:
+    """Each line's characters with their styles (a space's style is invisible: left out), trailing spaces cut."""
+    console = Console(width=width, color_system="truecolor")
+    lines = []
+    for line in console.render_lines(renderable, console.options.update_width(width), pad=True):
+        cells = [(char, None if char == " " else segment.style) for segment in line for char in segment.text]
+        while cells and cells[-1][0] == " ":
+            cells.pop()
+        lines.append(cells)
+    while lines and not lines[-1]:
+        lines.pop()
+    return lines
+
+
+def test_key_value_rows_draw_what_a_grid_table_would() -> None:
+    key = Style(color="bright_black")
+    rows: list[tuple[str, Text | str]] = [
+        ("process", Text.assemble(("●", "green"), " store ", ("<0.4.0>", "dim"), (" ↻1", "yellow"), no_wrap=True)),
+        ("status", Text("● idle (waiting in receive)", "green")),
+        ("links", "3: " + ", ".join(f"agent_{n} <0.{n}.0>" for n in range(12))),
+        ("stack", Text("…/observer/runtime/mailbox.py:90 in Mailbox.receive", "bold", no_wrap=True)),
+        ("", Text("a [bold]markup-looking[/bold] value, shown as it is")),
+        ("monitored by", "2"),
+    ]
+    for width in (30, 60, 100):
+        table = Table.grid(padding=(0, 1))
+        table.add_column(style=key, no_wrap=True, width=12)
+        table.add_column()
+        for name, value in rows:
+            table.add_row(name, value if isinstance(value, Text) else Text(value))
+        assert _cells(KeyValueRows.of(rows, key_width=12, key_style=key), width) == _cells(table, width), width
+
+
+def test_key_value_rows_put_figures_flush_right_after_the_widest_key() -> None:
+    figures = KeyValueRows.of([("cpu", "12 %"), ("rss", "48.0 MiB"), ("loop lag", Text("850 µs", "bold"))],
+                              key_style=Style(), justify="right")
+    assert plain(figures, width=24) == ["cpu          12 %", "rss      48.0 MiB", "loop lag   850 µs"]

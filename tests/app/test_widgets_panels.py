@@ -1,5 +1,5 @@
 """The right-hand panels driven in a tiny app: the detail with an inspection, monitor history across a restart,
-the monitors panel's steady height, and the limiter's window length."""
+the monitors panel's steady height, the limiter's window length, and what a line panel repaints."""
 
 from __future__ import annotations
 
@@ -7,12 +7,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from rich.console import Console
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
 from textual.app import App, ComposeResult
+from textual.geometry import Region
 
 from observer.journal import MISSING
 from observer.runtime import Inspection, Pid, ProcessInfo
 from observer.snapshot import BucketView, MonitorCount, NodeSnapshot, ProcessDetail, Snapshot
 from observer.widgets.buckets_panel import BucketsPanel
+from observer.widgets.line_panel import LinePanel, changed_span
 from observer.widgets.monitors_panel import MonitorsPanel
 from observer.widgets.process_list import ProcessRow
 from observer.widgets.process_panel import ProcessPanel
@@ -104,3 +109,56 @@ async def test_the_limiter_heading_gives_the_window_length_when_the_snapshot_has
         panel.snapshot = snapshot(buckets=(BucketView("api", "alice", 4, 4, 0, 400.0),), bucket_total=1)
         await pilot.pause()
         assert "api  limit 4 per window" in text_of(panel)
+
+
+class LineApp(App[None]):
+    """A line panel alone, with the spans it repaints recorded."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.repaints: list[tuple[bool, tuple[Region, ...]]] = []
+
+    def compose(self) -> ComposeResult:
+        yield RecordingPanel()
+
+
+class RecordingPanel(LinePanel):
+    def refresh(self, *regions: Region, repaint: bool = True, layout: bool = False,
+                recompose: bool = False) -> RecordingPanel:
+        if self.is_mounted:
+            app = self.app
+            assert isinstance(app, LineApp)
+            app.repaints.append((layout, regions))
+        super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
+        return self
+
+
+async def test_a_line_panel_repaints_the_cells_that_changed_and_lays_out_only_for_a_new_height() -> None:
+    app = LineApp()
+    async with app.run_test(size=(40, 10)) as pilot:
+        panel = app.query_one(RecordingPanel)
+        panel.draw(Text("uptime 00:00:05\nstatus idle"))
+        await pilot.pause()
+        assert panel.size.height == 2 and [line.text.rstrip() for line in panel.lines] == ["uptime 00:00:05",
+                                                                                            "status idle"]
+        app.repaints.clear()
+        panel.draw(Text("uptime 00:00:05\nstatus idle"))
+        assert app.repaints == [], "the same lines: nothing to repaint"
+        panel.draw(Text("uptime 00:00:06\nstatus idle"))
+        assert app.repaints == [(False, (Region(14, 0, 1, 1),))], "the one digit that changed"
+        panel.draw(Text.assemble("uptime 00:00:06\n", ("status idle", "bold")))
+        assert app.repaints[-1] == (False, (Region(0, 1, 11, 1),)), "a style is a change too"
+        panel.draw(Text("uptime 00:00:06\nstatus busy\nmailbox 3"))
+        assert app.repaints[-1][0] is True, "a line more: the panel grows"
+        await pilot.pause()
+        assert panel.size.height == 3
+
+
+def test_changed_span_finds_the_first_and_last_cell_that_differ() -> None:
+    bold = Style(bold=True)
+    assert changed_span([Segment("up "), Segment("00:00:05", bold)], [Segment("up "), Segment("00:00:06", bold)]) \
+        == (10, 1)
+    assert changed_span([Segment("same")], [Segment("same")]) is None
+    assert changed_span([Segment("a·b·c")], [Segment("a-b-c")]) == (1, 3)
+    assert changed_span([Segment("ab")], [Segment("abcd")]) == (2, 2), "longer: to its end"
+    assert changed_span([Segment("日本")], [Segment("日x ")]) == (2, 2), "wide characters count two cells"
