@@ -39,7 +39,7 @@ from observer.snapshot import FOLD_OVER, GROUP_KIND, HostStats, NodeSnapshot, Pr
 from observer.source import InProcessSource, Source, StartFailed, View
 from observer.source.in_process import START_TIMEOUT
 from observer.targets import Factory
-from observer.widgets.drill_picker import DrillPicker
+from observer.widgets.drill_picker import OWN_PREFIX, DrillPicker
 from observer.widgets.event_log import EventLog
 from observer.widgets.filter_bar import FilterBar
 from observer.widgets.help_screen import HelpScreen
@@ -140,8 +140,9 @@ class ObserverApp(App[None]):
     mount, left on quit so that every process stops in order) and starts the tree with `factory`
     (the default system when None). Every `refresh_interval` each source takes or fetches one
     frozen `Snapshot` that every widget of its view draws. Keys act through the source only; their
-    errors become notifications. `d` runs a built-in drill on the hosted runtime, in a worker: the
-    processes it touches go into the snapshots as `affected`, its steps and verdict into the
+    errors become notifications. `d` runs a drill live, in a worker: one of the user's (`drills`,
+    from ``--drills FILE``) on the observed tree, or a built-in one on the hosted default system;
+    the processes it touches go into the snapshots as `affected`, its steps and verdict into the
     journal (`wait_drill` waits for it to end).
     """
 
@@ -184,7 +185,7 @@ class ObserverApp(App[None]):
     | l | Show the process list (every process, sortable) instead of the tree, or the tree again. |
     | T | Trace the selected process: its next 100 messages in and handled (T again stops it). |
     | s u | Suspend or resume the selected server (its calls queue meanwhile). |
-    | d | Pick a built-in drill and run it live on this runtime. |
+    | d | Pick a drill (yours from --drills FILE, or a built-in one) and run it live on this runtime. |
     | / | Filter the tree by id, name or pid. |
     | p | Pause refreshing, or resume it (and catch up). |
     | K | Kill the selected process with a reason typed in a prompt (prefilled "kill"). |
@@ -213,6 +214,8 @@ class ObserverApp(App[None]):
         ticking: bool = True,
         start_timeout: float = START_TIMEOUT,
         confirm_kill: bool = False,
+        drills: Sequence[Drill] = (),
+        drills_from: str | None = None,
     ) -> None:
         """Create the app.
 
@@ -232,6 +235,9 @@ class ObserverApp(App[None]):
                 screenshots and benchmarks that must see exactly the ticks they take).
             start_timeout: Seconds the factory may take to return the root (hosted runtime).
             confirm_kill: `k` asks first (the reason prompt, prefilled "kill": enter kills, escape does not).
+            drills: The user's own drills (`observer.drills.load_drills` of a drill file), which `d` lists first
+                and runs on the observed tree.
+            drills_from: Where they come from (the file), for the picker.
         """
         super().__init__()
         if source is None:
@@ -247,6 +253,8 @@ class ObserverApp(App[None]):
         self._current = self._sessions[0]
         self._read_only = read_only
         self._confirm_kill = confirm_kill
+        self._own_drills = tuple(drills)
+        self._drills_from = drills_from
         self._quitting = False
         self._tabs: Tabs | None = None
         self._footer: Footer | None = None
@@ -260,6 +268,7 @@ class ObserverApp(App[None]):
         self._worst_lag: tuple[float, float] | None = None  # the longest block seen, and when it ended (time.time)
         self._drill: Drill | None = None  # the drill running live, if one is
         self._drill_session: _Session | None = None  # the session it runs on
+        self._drill_builtin = True  # it is a built-in drill (not one of the user's)
         self._drill_started = 0.0  # when it started, on time.perf_counter (as the drill runner times drills)
         self._drill_done: asyncio.Future[DrillReport | None] | None = None  # the latest drill's outcome
         self._drill_worker: Worker[DrillReport] | None = None
@@ -1082,7 +1091,7 @@ class ObserverApp(App[None]):
             self._set_refresh(slower[0])
 
     def action_drills(self) -> None:
-        """Pick a built-in drill and run it live on this runtime."""
+        """Pick a drill (yours from --drills FILE, or a built-in one) and run it live on this runtime."""
         if self._drill is not None:
             self.notify(f"a drill is already running: {self._drill.name} (its verdict goes to the event log)",
                         title="Drills", severity="warning")
@@ -1091,8 +1100,12 @@ class ObserverApp(App[None]):
             return
         from observer.drills.builtin import BUILTIN_DRILLS  # the drills load the default system's modules
 
-        unavailable = self._current.source.drills_unavailable()
-        picker = DrillPicker([(drill.name, drill.description) for drill in BUILTIN_DRILLS], unavailable=unavailable)
+        source = self._current.source
+        picker = DrillPicker([(drill.name, drill.description) for drill in BUILTIN_DRILLS],
+                             unavailable=source.drills_unavailable(),
+                             own=[(drill.name, drill.description) for drill in self._own_drills],
+                             own_unavailable=source.own_drills_unavailable() if self._own_drills else None,
+                             source=self._drills_from)
         self.push_screen(picker, self._drill_chosen)
 
     def action_help(self) -> None:
@@ -1116,15 +1129,21 @@ class ObserverApp(App[None]):
 
     # -- drills ---------------------------------------------------------------------------------------------------
 
-    def _drill_chosen(self, name: str | None) -> None:
-        """Run the drill picked in the picker (nothing on escape)."""
+    def _drill_chosen(self, choice: str | None) -> None:
+        """Run the drill picked: the user's ``file:N``, or a built-in one by its name (nothing on escape)."""
         from observer.drills.builtin import find_drill
 
-        drill = None if name is None else find_drill(name)
+        drill, builtin = None, True
+        if choice is not None and choice.startswith(OWN_PREFIX):
+            index = int(choice.removeprefix(OWN_PREFIX))
+            drill, builtin = (self._own_drills[index] if 0 <= index < len(self._own_drills) else None), False
+        elif choice is not None:
+            drill = find_drill(choice)
         if drill is None or self._drill is not None or not self._tree_running("d"):
             return
         session = self._current
         self._drill = drill
+        self._drill_builtin = builtin
         self._drill_session = session
         self._drill_started = time.perf_counter()
         self._drill_done = asyncio.get_running_loop().create_future()
@@ -1138,14 +1157,14 @@ class ObserverApp(App[None]):
         if self._drill is not drill:
             return
         if session.worker is not None and session.worker.is_running and session.source.latest is not None:
-            self._drill_worker = self._run_drill(drill, session.source)
+            self._drill_worker = self._run_drill(drill, session.source, self._drill_builtin)
         else:
             self._drill_finished(None)  # the app is quitting: the drill never starts
 
     @work(group="drill", exit_on_error=False)
-    async def _run_drill(self, drill: Drill, source: Source) -> DrillReport:
+    async def _run_drill(self, drill: Drill, source: Source, builtin: bool) -> DrillReport:
         """Run `drill` on the source's runtime; `_drill_ended` logs what it did (or what it raised)."""
-        return await source.run_drill(drill, self._drill_affected)
+        return await source.run_drill(drill, self._drill_affected, builtin=builtin)
 
     def _drill_affected(self, pids: Sequence[Pid]) -> None:
         """The running drill touched these processes: highlight them until it ends (and a little after)."""

@@ -381,3 +381,31 @@ def test_a_token_comes_from_the_option_then_the_file_then_the_environment(
     with pytest.raises(SystemExit) as exited:
         resolve_token(parser, parser.parse_args(["--token-file", str(tmp_path / "missing")]))
     assert exited.value.code == 2
+
+
+def test_drills_loads_the_drill_file_for_the_app(tmp_path: Path, launched: list[dict[str, Any]]) -> None:
+    drill_file = tmp_path / "mine.toml"
+    drill_file.write_text('[drill]\nname = "mine"\ndescription = "kill the store"\n\n[[step]]\nkill = "demo/store"\n')
+    assert main(["--drills", str(drill_file)]) == 0
+    [call] = launched
+    assert [drill.name for drill in call["drills"]] == ["mine"] and call["drills_from"] == str(drill_file)
+
+
+@pytest.mark.parametrize(("content", "complaint"), [
+    (None, "no such drill file"),
+    ("not = [toml", "not valid TOML"),
+    ('[drill]\nname = "x"\n', "a drill needs at least one [[step]]"),
+])
+def test_a_drill_file_that_cannot_be_loaded_is_one_line_before_the_app_starts(
+    content: str | None, complaint: str, tmp_path: Path, launched: list[dict[str, Any]],
+    capsys: pytest.CaptureFixture[str]
+) -> None:
+    drill_file = tmp_path / "bad.toml"
+    if content is not None:
+        drill_file.write_text(content)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--drills", str(drill_file)])
+    assert exit_info.value.code == 2 and launched == []
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.startswith(f"observer: error: --drills {drill_file}: ") and complaint in line
+    assert line.endswith("(try observer --help)")

@@ -1,5 +1,5 @@
-"""`observer [--app MODULE:FACTORY | --store PATH] [--read-only] [--confirm] [--refresh S] [--start-timeout S]
-[--log PATH]`: the app."""
+"""`observer [--app MODULE:FACTORY | --store PATH] [--drills FILE] [--read-only] [--confirm] [--refresh S]
+[--start-timeout S] [--log PATH]`: the app."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from .logs import open_log, routed_to
 from .parsing import MIN_REFRESH, OneLineParser, app_target, load_app_factory, refresh_seconds, seconds
 
 if TYPE_CHECKING:
+    from observer.drills import Drill
     from observer.runtime import Pid, Runtime
     from observer.targets import Factory
 
@@ -34,8 +35,8 @@ def main(argv: list[str], commands: Mapping[str, str] = MappingProxyType({})) ->
 
     Raises:
         SystemExit: With status 0 after ``--help`` or ``--version``, and 2 after a usage error, a bad
-            ``--app`` target, a ``--store`` that cannot be a database or a ``--log`` that cannot be
-            written (all checked before the terminal app starts).
+            ``--app`` target, a ``--store`` that cannot be a database, a ``--drills`` file that cannot be
+            loaded or a ``--log`` that cannot be written (all checked before the terminal app starts).
     """
     parser = _parser(commands)
     args, unrecognized = parser.parse_known_args(argv)
@@ -48,8 +49,11 @@ def main(argv: list[str], commands: Mapping[str, str] = MappingProxyType({})) ->
     factory = None if args.app is None else load_app_factory(parser, args.app)
     if args.store is not None:
         factory = _stored_default_system(parser, args.store)
+    options = _options(args)
+    if args.drills is not None:
+        options.update(drills=drill_file(parser, args.drills), drills_from=args.drills)
     with _log(parser, args.log):
-        run_app(factory, read_only=args.read_only, refresh_interval=args.refresh, **_options(args))
+        run_app(factory, read_only=args.read_only, refresh_interval=args.refresh, **options)
     return 0
 
 
@@ -60,7 +64,7 @@ def run_app(factory: Factory | None, *, read_only: bool, refresh_interval: float
         factory: Starts the tree to observe; None for the default system.
         read_only: Disable every key that changes the runtime.
         refresh_interval: Seconds between snapshots.
-        **options: More of `ObserverApp`'s options (``start_timeout``, ``confirm_kill``).
+        **options: More of `ObserverApp`'s options (``start_timeout``, ``confirm_kill``, ``drills``).
     """
     from observer.app import ObserverApp  # textual loads only when the app runs
 
@@ -75,6 +79,20 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
     if args.start_timeout != START_TIMEOUT:
         options["start_timeout"] = args.start_timeout
     return options
+
+
+def drill_file(parser: OneLineParser, path: str) -> list[Drill]:
+    """The drills of the drill file at `path` (TOML, or Python's ``drill_*`` functions), loaded now (`--drills`).
+
+    Exits with one line on stderr (status 2) when the file is missing, malformed or has no drill.
+    """
+    from observer.drills import load_drills
+    from observer.drills.toml_drill import DrillFileError
+
+    try:
+        return load_drills(path)
+    except DrillFileError as error:
+        parser.error(f"--drills {error}")
 
 
 def _stored_default_system(parser: OneLineParser, path: str) -> Factory:
@@ -127,6 +145,10 @@ def _parser(commands: Mapping[str, str]) -> OneLineParser:
     )
     parser.add_argument(
         "--store", metavar="PATH", help="keep the default system's agent state in the SQLite file PATH across runs"
+    )
+    parser.add_argument(
+        "--drills", metavar="FILE", help="d lists the drills of FILE (TOML, or a Python file of drill_* functions) "
+        "first, to run live on the tree"
     )
     parser.add_argument("--read-only", action="store_true", help="disable every destructive key binding")
     parser.add_argument("--confirm", action="store_true", help="k asks before it kills (enter kills, escape does not)")

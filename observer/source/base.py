@@ -202,10 +202,22 @@ class Source(ABC):
         return ("The built-in drills run live only on a runtime the app hosts. Against a running service: "
                 "observer drill --file my.toml --attach TARGET")
 
-    async def run_drill(self, drill: Drill, on_affected: Callable[[Sequence[Pid]], None]) -> DrillReport:
-        """Run a built-in drill live on the observed runtime.
+    def own_drills_unavailable(self) -> str | None:
+        """Why drills from the user's drill file cannot run live on this source (None: they can)."""
+        return "drills from a drill file do not run here"
+
+    async def run_drill(self, drill: Drill, on_affected: Callable[[Sequence[Pid]], None], *,
+                        builtin: bool = True) -> DrillReport:
+        """Run a drill live on the observed runtime: a built-in one, or one from the user's drill file.
+
+        Args:
+            drill: The drill.
+            on_affected: Told which processes each step touches (the app highlights them).
+            builtin: A built-in drill (it finds the default system by its root's name); False: the user's own,
+                which finds the observed tree by its root.
 
         Raises:
-            Unsupported: `drills_unavailable` says why.
+            Unsupported: `drills_unavailable` (or `own_drills_unavailable`) says why.
         """
-        raise Unsupported(self.drills_unavailable() or "drills are not supported here")
+        why = self.drills_unavailable() if builtin else self.own_drills_unavailable()
+        raise Unsupported(why or "drills are not supported here")

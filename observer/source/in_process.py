@@ -20,7 +20,7 @@ from observer.runtime import (
 )
 from observer.snapshot import FOLD_OVER, HostStats, NodeSnapshot, ProcessDetail, Snapshot, SnapshotBuilder
 
-from .base import Changed, Source, SourceState, View
+from .base import Changed, Source, SourceState, Unsupported, View
 from .start_alarm import FactoryBlocked, StartAlarm
 
 if TYPE_CHECKING:
@@ -36,6 +36,8 @@ QUIET_SECONDS = 1.0
 """While nothing a snapshot shows has changed, one is taken at most this often (for the clocks it shows)."""
 DRILL_ROOT = "system"
 """The name the built-in drills find the default system's root by."""
+UNNAMED_ROOT = "root"
+"""The name a root without one is registered under for a drill file's paths (as `observer drill --app` does)."""
 
 
 class StartFailed(Exception):
@@ -348,13 +350,38 @@ class InProcessSource(Source):
             return None
         return (f"The built-in drills need the default system (observer without --app): they find it by its "
                 f"root, registered as {DRILL_ROOT!r}, and this app hosts {self.title}. Drills for your own tree: "
-                "observer drill --file my.toml --app package.module:factory")
+                "observer --app package.module:factory --drills my.toml runs them here, live; "
+                "observer drill --file my.toml --app package.module:factory, headless")
 
-    async def run_drill(self, drill: Drill, on_affected: Callable[[Sequence[Pid]], None]) -> DrillReport:
-        """Run `drill` live on this runtime."""
-        from observer.drills.runner import run_drill
+    def own_drills_unavailable(self) -> str | None:
+        """None while the tree runs (a drill file's drills find it by its root); else why not."""
+        rt, root = self._runtime, self._root_pid
+        if rt is None or root is None or not rt.is_alive(root):
+            return "the tree is not running (R starts it again)"
+        return None
 
-        return await run_drill(drill, self._require(), root=DRILL_ROOT, live=True, on_affected=on_affected)
+    async def run_drill(self, drill: Drill, on_affected: Callable[[Sequence[Pid]], None], *,
+                        builtin: bool = True) -> DrillReport:
+        """Run `drill` live on this runtime: a built-in one on the default system, or the user's own on the tree.
+
+        The user's drill finds the tree by its root's registered name, as ``observer drill --file F --app``
+        does (a root without a name is registered as ``root``); what it raises is a failed step (its
+        traceback goes to the ``observer.drills`` log), and it stops after `DRILL_TIMEOUT` seconds.
+
+        Raises:
+            Unsupported: The user's drill and no tree runs.
+        """
+        from observer.drills.runner import DRILL_TIMEOUT, run_drill
+
+        rt = self._require()
+        if builtin:
+            return await run_drill(drill, rt, root=DRILL_ROOT, live=True, on_affected=on_affected)
+        why = self.own_drills_unavailable()
+        root = self._root_pid
+        if why is not None or root is None:
+            raise Unsupported(why or "the tree is not running")
+        return await run_drill(drill, rt, root=_root_name(rt, root), live=True, on_affected=on_affected,
+                               timeout=DRILL_TIMEOUT, catch=True)
 
     # -- helpers -----------------------------------------------------------------------------------------
 
@@ -403,6 +430,24 @@ async def _traced(events: asyncio.Queue[TraceEvent | None], limit: int, stop: Ca
     finally:
         stop()
         unsubscribe()
+
+
+def _root_name(rt: Runtime, root: Pid) -> str:
+    """The root's registered name, which drill paths start with; one without a name is registered as ``root``.
+
+    Raises:
+        Unsupported: It has no name and ``root`` names another process.
+    """
+    info = rt.process_info(root)
+    if info is not None and info.name:
+        return info.name
+    holder = rt.whereis(UNNAMED_ROOT)
+    if holder is None:
+        rt.register(UNNAMED_ROOT, root)
+    elif holder is not root:
+        raise Unsupported(f"the root has no registered name and {UNNAMED_ROOT!r} is another process's: register "
+                          "the root under a name of its own (drill paths start with it)")
+    return UNNAMED_ROOT
 
 
 def _why(error: BaseException) -> str:

@@ -6,10 +6,10 @@ import asyncio
 import contextlib
 import os
 import time
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from observer.journal import MISSING, Cascade, Level, LogEntry, LogNote
 from observer.remote import Blocked, Connection, ReadOnly, Unreachable, connect
@@ -17,8 +17,12 @@ from observer.remote.client import DEFAULT_TIMEOUT
 from observer.runtime import Inspection, NoProc, ObserverError, Pid, TraceEvent
 from observer.snapshot import NodeSnapshot, ProcessDetail, Snapshot, describe
 
-from .base import Changed, Source, SourceState, View
+from .base import Changed, Source, SourceState, Unsupported, View
 from .reasons import RemoteReasons
+
+if TYPE_CHECKING:
+    from observer.drills.builtin import Drill
+    from observer.drills.report import DrillReport
 
 MAX_LOCAL_NOTES = 200
 """Lines of the app's own (actions taken, errors) kept beside the service's log."""
@@ -65,10 +69,10 @@ class RemoteSource(Source):
         self._reasons = RemoteReasons()
         self._latest: Snapshot | None = None  # the same with the app's own notes in its log
         self._received_at = 0.0  # when it arrived (time.monotonic), to tell the service's time since
-        self._notes: tuple[LogNote, ...] = ()
+        self._notes: tuple[LogEntry, ...] = ()  # the app's own entries: its notes, a drill's steps and verdict
         self._inspection: Inspection | None = None
         self._live: tuple[Snapshot | None, frozenset[Pid]] = (None, frozenset())  # the pids a snapshot shows alive
-        self._merged_from: tuple[tuple[LogEntry, ...], tuple[LogNote, ...]] | None = None  # what `_latest.log` is of
+        self._merged_from: tuple[tuple[LogEntry, ...], tuple[LogEntry, ...]] | None = None  # what `_latest.log` is of
         self._fetched = asyncio.Event()  # set (and replaced) when a fetch ends, or when the service is gone
         self._stack: contextlib.AsyncExitStack | None = None  # holds the connections while `run` runs
         self._probe: Connection | None = None  # the second connection, that asks whether the loop is blocked
@@ -243,12 +247,12 @@ class RemoteSource(Source):
 
     def note(self, text: str, level: Level = "info") -> None:
         """Keep a line of the app's own beside the service's log."""
-        self._notes = (*self._notes, LogNote(self.now(), text, level))[-MAX_LOCAL_NOTES:]
-        self._merge()
+        self.log(LogNote(self.now(), text, level))
 
     def log(self, entry: LogEntry) -> None:
-        """Keep an entry of the app's own as a note (drills do not run attached)."""
-        self.note(str(entry))
+        """Keep an entry of the app's own (a note, a drill's step or verdict) beside the service's log."""
+        self._notes = (*self._notes, entry)[-MAX_LOCAL_NOTES:]
+        self._merge()
 
     def _merge(self) -> None:
         """The service's log with the app's notes, in time order (the same object while neither changed)."""
@@ -310,6 +314,37 @@ class RemoteSource(Source):
         if not conn.control:
             raise ReadOnly(what)
         return conn
+
+    # -- drills -----------------------------------------------------------------------------------------
+
+    def own_drills_unavailable(self) -> str | None:
+        """None when the service allows control (a drill kills processes) and the app is not read-only."""
+        conn = self._conn
+        if self._read_only:
+            return "attached with --read-only: a drill kills processes"
+        if conn is None or self._state.phase != "up":
+            return f"{self._target}: {self._state.detail or 'not connected'}"
+        if not conn.control:
+            return ("the service does not allow control, which a drill needs (observer run --control, or "
+                    "serve(rt, control=True))")
+        return None
+
+    async def run_drill(self, drill: Drill, on_affected: Callable[[Sequence[Pid]], None], *,
+                        builtin: bool = True) -> DrillReport:
+        """Run a drill from the user's drill file against the service, as ``observer drill --file F --attach``
+        does (over connections of its own; the processes it touches are not highlighted).
+
+        Raises:
+            Unsupported: A built-in drill, or `own_drills_unavailable` says why not.
+            ReadOnly, Unreachable: The service refused, or went away.
+        """
+        why = self.drills_unavailable() if builtin else self.own_drills_unavailable()
+        if why is not None:
+            raise Unsupported(why)
+        from observer.drills.attached import run_attached
+
+        [report] = await run_attached([drill], self._target, token=self._token, connect_timeout=self._timeout)
+        return report
 
     # -- helpers ----------------------------------------------------------------------------------------
 

@@ -292,3 +292,52 @@ def test_attach_takes_the_token_as_tree_does(xdg: Any, monkeypatch: Any, capsys:
     finally:
         service.terminate()
         service.wait(timeout=DEADLINE)
+
+
+WORKER_DRILL = """
+[drill]
+name = "worker-restarts-alone"
+description = "kill the worker: only it restarts"
+
+[[step]]
+name = "kill the worker"
+kill = "shop/worker"
+expect_restarted = ["shop/worker"]
+expect_unchanged = ["shop/echo", "shop/crasher"]
+"""
+
+
+async def test_d_runs_a_drill_files_drill_against_the_attached_service(xdg: Any, tmp_path: Path) -> None:  # noqa: F811
+    from observer.drills import load_drills
+    from observer.journal import DrillVerdict
+    from observer.widgets.drill_picker import DrillPicker
+
+    drill_file = tmp_path / "worker.toml"
+    drill_file.write_text(WORKER_DRILL)
+    async with running("--control", app=SHOP) as service:
+        app = attach_app([str(service.os_pid)], ticking=False, drills=load_drills(drill_file))
+        async with app.run_test(size=(160, 48)) as pilot:
+            before = await fetched(app, pilot, lambda s: s.root is not None and s.root_alive and len(lines(app)) == 4)
+            assert before.root is not None
+            old = find(before.root, "worker").pid
+            await pilot.press("d")
+            picker = app.screen
+            assert isinstance(picker, DrillPicker)
+            await pilot.press("enter")
+            report = await app.wait_drill()
+            assert report is not None and report.passed, report.render(verbose=True) if report else None
+            after = await fetched(app, pilot, lambda s: s.root is not None and find(s.root, "worker").pid not in (
+                None, old))
+            assert after.root is not None and find(after.root, "echo").pid is find(before.root, "echo").pid
+            [verdict] = [entry for entry in after.log if isinstance(entry, DrillVerdict)]
+            assert verdict.drill == "worker-restarts-alone" and verdict.passed, "the verdict in the log, as in-process"
+            assert "drill worker-restarts-alone: PASS in " in plain(log_entry(verdict, started_at=0.0))
+
+
+def test_attach_with_a_drill_file_that_cannot_be_loaded_is_one_line(tmp_path: Path, capsys: Any) -> None:
+    with pytest.raises(SystemExit) as exited:
+        attach_main(["4242", "--drills", str(tmp_path / "missing.toml")])
+    assert exited.value.code == 2
+    [line] = capsys.readouterr().err.splitlines()
+    assert line == f"observer attach: error: --drills {tmp_path / 'missing.toml'}: no such drill file " \
+                   "(try observer attach --help)"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -314,3 +315,118 @@ async def test_q_during_a_drill_stops_it_and_quits(monkeypatch: pytest.MonkeyPat
         await asyncio.wait_for(pilot.press("q"), 5.0)
         assert app.runtime is None and rt.processes() == []
         assert await app.wait_drill() is None
+
+
+ROUTER_DRILL = """
+[drill]
+name = "router-restarts-alone"
+description = "kill the router: only it restarts"
+
+[[step]]
+name = "kill the router"
+kill = "demo/services/router"
+expect_restarted = ["demo/services/router"]
+expect_unchanged = ["demo/store", "demo/services/cache"]
+"""
+
+PYTHON_DRILLS = '''
+from observer.drills import DrillContext
+
+
+async def drill_store_comes_back(ctx: DrillContext) -> None:
+    """kill the store: its supervisor restarts it"""
+    async with ctx.step("kill the store") as step:
+        outcome = await ctx.kill(f"{ctx.root}/store")
+        ctx.expect_equal(step, "store restarted", True, outcome.restart_seconds is not None)
+
+
+async def drill_broken(ctx: DrillContext) -> None:
+    """raises after one step"""
+    async with ctx.step("a step that passes") as step:
+        ctx.expect_equal(step, "one is one", 1, 1)
+    raise RuntimeError("the drill itself is broken")
+'''
+
+
+def option_ids(picker: DrillPicker) -> list[str | None]:
+    options = picker.query_one(OptionList)
+    return [options.get_option_at_index(index).id for index in range(options.option_count)]
+
+
+async def test_d_lists_a_drill_files_drills_first_and_runs_one_live_on_the_users_tree(tmp_path: Path) -> None:
+    from observer.drills import load_drills
+
+    drill_file = tmp_path / "router.toml"
+    drill_file.write_text(ROUTER_DRILL)
+    app = make_app(drills=load_drills(drill_file), drills_from=str(drill_file))  # the demo tree, as with --app
+    async with app.run_test(size=(160, 48)) as pilot:
+        await started(app, pilot)
+        rt = app.runtime
+        assert rt is not None
+        router, cache = rt.whereis("router"), rt.whereis("cache")
+        await pilot.press("d")
+        picker = app.screen
+        assert isinstance(picker, DrillPicker)
+        assert option_ids(picker) == ["file:0", *NAMES], "the file's drills first, then the built-in ones"
+        options = picker.query_one(OptionList)
+        assert not options.get_option_at_index(0).disabled, "the user's drill runs on the user's tree"
+        assert all(options.get_option_at_index(index).disabled for index in range(1, options.option_count))
+        said = " ".join(str(label.render()) for label in picker.query(".hint, .unavailable"))
+        assert f"Your drills, from {drill_file}" in said and "need the default system" in said
+        await pilot.press("enter")
+        report = await app.wait_drill()
+        assert report is not None and report.passed, report.render(verbose=True) if report else None
+        assert rt.whereis("router") not in (None, router) and rt.whereis("cache") is cache
+        snapshot = await until(app, pilot, lambda s: isinstance(s.log[-1], DrillVerdict))
+        verdict = snapshot.log[-1]
+        assert isinstance(verdict, DrillVerdict) and verdict.passed and verdict.drill == "router-restarts-alone"
+        assert router in snapshot.affected
+        assert "◆ drill" in node_named(app, "router").label.plain  # type: ignore[union-attr]
+        assert "drill router-restarts-alone: PASS in " in text_of(app, snapshot)
+
+
+async def unnamed_root(rt: Runtime) -> Pid:
+    """A root supervisor without a registered name, over one worker registered as "store"."""
+    from observer.runtime import Supervisor
+
+    from .trees import Worker
+
+    return await Supervisor.start_link(rt, [Worker.child_spec(id="store", name="store")])
+
+
+async def test_a_python_drill_file_runs_on_a_root_without_a_name_and_a_drill_that_raises_fails(
+    tmp_path: Path
+) -> None:
+    from observer.drills import load_drills
+
+    drill_file = tmp_path / "my_drills.py"
+    drill_file.write_text(PYTHON_DRILLS)
+    app = make_app(unnamed_root, drills=load_drills(drill_file))
+    async with app.run_test(size=(160, 48)) as pilot:
+        await started(app, pilot)
+        rt = app.runtime
+        assert rt is not None
+        store = rt.whereis("store")
+        await pilot.press("d")
+        assert isinstance(app.screen, DrillPicker) and option_ids(app.screen)[:2] == ["file:0", "file:1"]
+        await pilot.press("enter")
+        report = await app.wait_drill()
+        assert report is not None and report.passed, report.render(verbose=True) if report else None
+        assert rt.whereis("store") not in (None, store)
+        assert rt.whereis("root") is app.root_pid, "paths start with `root`, as observer drill --app names it"
+
+        await pilot.press("d", "down", "enter")
+        report = await app.wait_drill()
+        assert report is not None and not report.passed, "what the drill raises is a failed step, not a crash"
+        snapshot = await until(app, pilot, lambda s: isinstance(s.log[-1], DrillVerdict))
+        verdict = snapshot.log[-1]
+        assert isinstance(verdict, DrillVerdict) and verdict.drill == "broken" and not verdict.passed
+        assert "the drill itself is broken" in text_of(app, snapshot) and app.is_running
+
+
+async def test_without_a_drill_file_the_picker_is_the_built_in_drills_only() -> None:
+    app = drill_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await started(app, pilot)
+        await pilot.press("d")
+        assert isinstance(app.screen, DrillPicker) and option_ids(app.screen) == NAMES

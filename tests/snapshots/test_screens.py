@@ -114,9 +114,23 @@ def test_drill_picker(snap_compare: SnapCompare) -> None:
 
 def test_drill_picker_on_a_user_tree(snap_compare: SnapCompare) -> None:
     """You should see, over the demo tree, the drill picker saying in warning colour that the built-in drills need
-    the default system (root registered as 'system', this app hosts demo, the root's name; observer drill --file
-    for your own tree), the nine drills greyed out, and "escape closes"."""
+    the default system (root registered as 'system', this app hosts demo, the root's name; --drills my.toml runs
+    your own here, observer drill --file headless), the nine drills greyed out, and "escape closes"."""
     app = snapshot_app()
+    assert snap_compare(app, terminal_size=SIZE, run_before=_started, press=["d"])
+
+
+def test_drill_picker_with_a_drill_file(snap_compare: SnapCompare) -> None:
+    """You should see, over the demo tree, "Your drills, from my-drills.toml" and its two drills first
+    (router-restarts-alone highlighted, cache-restarts-alone), a line, then the nine built-in drills greyed out
+    under the warning that they need the default system, and the hint that enter runs the drill."""
+    from observer.drills.toml_drill import parse_drill
+
+    drills = [parse_drill({"drill": {"name": f"{name}-restarts-alone", "description": f"kill the {name}: only it "
+                                     "restarts"}, "step": [{"kill": f"demo/services/{name}"}]})
+              for name in ("router", "cache")]
+    source = FixedStack(demo_tree, clock=fixed_clock, host_stats=lambda: FIXED_HOST)
+    app = ObserverApp(source=source, ticking=False, drills=drills, drills_from="my-drills.toml")
     assert snap_compare(app, terminal_size=SIZE, run_before=_started, press=["d"])
 
 
