@@ -11,10 +11,10 @@ from pathlib import Path
 
 from observer.drills.builtin import BUILTIN_DRILLS, Drill, find_drill
 from observer.drills.files import load_drills
-from observer.drills.loop_alarm import DrillBlocked, LoopBlocked
 from observer.drills.report import DrillReport, to_junit
 from observer.drills.runner import DRILL_TIMEOUT, START_TIMEOUT, run_all
 from observer.drills.toml_drill import DrillFileError
+from observer.loop_alarm import DrillBlocked, LoopBlocked
 from observer.targets import Factory, TargetError, load_factory
 
 from .logs import open_log, routed_to

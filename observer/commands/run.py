@@ -12,7 +12,7 @@ from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
 from observer import metrics
-from observer.drills.loop_alarm import LoopAlarm, LoopBlocked
+from observer.loop_alarm import LoopAlarm, LoopBlocked
 from observer.remote import EndpointError, serve
 from observer.runtime import Pid, Runtime
 from observer.targets import Factory

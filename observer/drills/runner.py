@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
 
+from observer.loop_alarm import DrillBlocked, LoopAlarm, LoopBlocked
 from observer.runtime import Pid, Runtime
 from observer.targets import Factory
 
 from .builtin import Drill
 from .context import DrillContext
-from .loop_alarm import DrillBlocked, LoopAlarm, LoopBlocked
 from .report import DrillReport, StepReport
 from .stepping import StepRecorder, describe
 

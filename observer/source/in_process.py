@@ -8,6 +8,7 @@ from collections.abc import AsyncGenerator, Callable, Sequence
 from typing import TYPE_CHECKING
 
 from observer.journal import Journal, Level, LogEntry
+from observer.loop_alarm import FactoryBlocked, LoopAlarm
 from observer.runtime import (
     DynamicSupervisor,
     Inspection,
@@ -21,7 +22,6 @@ from observer.runtime import (
 from observer.snapshot import FOLD_OVER, HostStats, NodeSnapshot, ProcessDetail, Snapshot, SnapshotBuilder
 
 from .base import Changed, Source, SourceState, Unsupported, View
-from .start_alarm import FactoryBlocked, StartAlarm
 
 if TYPE_CHECKING:
     from observer.drills.builtin import Drill
@@ -198,7 +198,7 @@ class InProcessSource(Source):
             factory = start_system
         timeout = self._start_timeout
         deadline = asyncio.timeout(timeout)
-        alarm = StartAlarm(timeout, asyncio.current_task())
+        alarm = LoopAlarm(timeout, FactoryBlocked, task=asyncio.current_task(), repeat=0.5)
         try:
             with alarm:
                 async with deadline:

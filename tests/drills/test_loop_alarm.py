@@ -1,4 +1,4 @@
-"""Tests for `observer.drills.loop_alarm.LoopAlarm`: SIGALRM ends a block that holds the event loop.
+"""Tests for `observer.loop_alarm.LoopAlarm`: SIGALRM ends a block that holds the event loop.
 
 The alarm only arms in a main thread with no real-time timer pending, and
 pytest-timeout keeps one pending during a test, so the armed cases run in a
@@ -14,7 +14,7 @@ import textwrap
 
 import pytest
 
-from observer.drills.loop_alarm import LoopAlarm
+from observer.loop_alarm import LoopAlarm
 
 pytestmark = pytest.mark.skipif(not hasattr(signal, "setitimer"), reason="needs signal.setitimer (POSIX)")
 
@@ -31,7 +31,7 @@ def script(body: str) -> list[str]:
 def test_a_blocking_call_is_interrupted_and_everything_restored() -> None:
     assert script("""
         import signal, time
-        from observer.drills.loop_alarm import LoopAlarm, LoopBlocked
+        from observer.loop_alarm import LoopAlarm, LoopBlocked
 
         def mine(signum, frame): pass
         signal.signal(signal.SIGALRM, mine)
@@ -57,7 +57,7 @@ def test_a_blocking_call_is_interrupted_and_everything_restored() -> None:
 def test_a_block_that_ends_in_time_is_left_alone() -> None:
     assert script("""
         import signal
-        from observer.drills.loop_alarm import LoopAlarm
+        from observer.loop_alarm import LoopAlarm
 
         with LoopAlarm(30) as alarm:
             total = sum(range(1000))
@@ -68,7 +68,7 @@ def test_a_block_that_ends_in_time_is_left_alone() -> None:
 def test_an_idle_loop_past_the_deadline_is_stopped_once() -> None:
     assert script("""
         import asyncio, signal
-        from observer.drills.loop_alarm import LoopAlarm, LoopBlocked
+        from observer.loop_alarm import LoopAlarm, LoopBlocked
 
         async def waits():
             with LoopAlarm(0.1):
