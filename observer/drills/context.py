@@ -24,7 +24,7 @@ from observer.runtime import (
 from observer.runtime.rate_limiter import RateLimiter
 from observer.runtime.signal_router import SignalRouter
 
-from . import http, probes, values, waits
+from . import probes, values, waits
 from .causes import CauseCatcher
 from .errors import DrillError
 from .load import ANY_REPLY, Load, LoadResult, LoadSpec, run_load
@@ -334,18 +334,7 @@ class DrillContext(StepRecorder):
             DrillError: not a loopback http:// URL, or no such status within `timeout` (the message
                 says what the last try got: a status, a refused connection, ...).
         """
-        try:
-            where = http.loopback_url(url)
-        except http.NotLoopback as error:
-            raise DrillError(str(error)) from None
-
-        async def attempt(remaining: float) -> tuple[bool, Any, str]:
-            async with asyncio.timeout(remaining):
-                got = await http.get_status(where)
-            return got == status, got, f"status {got}"
-
-        got: int = await waits.until(attempt, timeout, f"wait_for {url}: no status {status}")
-        return got
+        return await waits.http_status(url, status, timeout)
 
     async def wait_root_exit(self, *, timeout: float = WAIT_TIMEOUT) -> Any:
         """Wait until the drill's root process has exited; returns its exit reason.

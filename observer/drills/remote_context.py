@@ -36,7 +36,7 @@ from observer.remote import Connection, RemoteRepr, StartFailure
 from observer.runtime import Down, ObserverError, Pid, Runtime
 from observer.snapshot import NodeSnapshot, Snapshot
 
-from . import http, values, waits
+from . import values, waits
 from .call_pool import CallPool
 from .context import KILL_TIMEOUT, LOAD_GRACE, WAIT_TIMEOUT, Dest
 from .errors import DrillError
@@ -348,18 +348,7 @@ class RemoteDrillContext(StepRecorder):
 
     async def wait_for_http(self, url: str, status: int = 200, *, timeout: float = WAIT_TIMEOUT) -> int:
         """GET `url` (loopback only, from here) until it answers `status`; returns it (see `DrillContext`)."""
-        try:
-            where = http.loopback_url(url)
-        except http.NotLoopback as error:
-            raise DrillError(str(error)) from None
-
-        async def attempt(remaining: float) -> tuple[bool, Any, str]:
-            async with asyncio.timeout(remaining):
-                got = await http.get_status(where)
-            return got == status, got, f"status {got}"
-
-        found: int = await waits.until(attempt, timeout, f"wait_for {url}: no status {status}")
-        return found
+        return await waits.http_status(url, status, timeout)
 
     async def wait_root_exit(self, *, timeout: float = WAIT_TIMEOUT) -> Any:
         """Wait until the service's root has exited; returns its exit reason as the service logged it."""

@@ -14,6 +14,7 @@ from typing import Any
 
 from observer.runtime import ObserverError
 
+from . import http
 from .errors import DrillError
 
 FIRST_INTERVAL = 0.001
@@ -64,3 +65,24 @@ def _error_text(error: BaseException) -> str:
     if isinstance(error, OSError) and error.errno:
         return f"{type(error).__name__}: {os.strerror(error.errno).lower()}"
     return f"{type(error).__name__}: {error}"
+
+
+async def http_status(url: str, status: int, timeout: float) -> int:
+    """GET `url` (loopback only) until it answers `status`; returns it (both drill contexts' `wait_for_http`).
+
+    Raises:
+        DrillError: not a loopback http:// URL, or no such status within `timeout` (the message
+            says what the last try got: a status, a refused connection, ...).
+    """
+    try:
+        where = http.loopback_url(url)
+    except http.NotLoopback as error:
+        raise DrillError(str(error)) from None
+
+    async def attempt(remaining: float) -> tuple[bool, Any, str]:
+        async with asyncio.timeout(remaining):
+            got = await http.get_status(where)
+        return got == status, got, f"status {got}"
+
+    found: int = await until(attempt, timeout, f"wait_for {url}: no status {status}")
+    return found
