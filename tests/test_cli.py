@@ -144,6 +144,8 @@ def test_drill_usage_errors_are_one_line_with_status_2(argv: list[str], capsys: 
         (["--start-timeout", "0"], "argument --start-timeout: must be a positive number of seconds, got '0'"),
         (["--app", "cli_factories:build", "--store", "state.db"], "--store keeps the default system's agent state"),
         (["--refresh"], "argument --refresh: expected one argument"),
+        (["--store", "-dash.db"],
+         "argument --store: expected one argument (a value that starts with - goes as --option=VALUE)"),
         *(
             (["--app", target], f"argument --app: expected package.module:factory, got {target!r}")
             for target in ("mypkg", "mypkg.tree:", ":build", "my-pkg:build", "mypkg..tree:build", "a:b:c")
@@ -376,6 +378,7 @@ def test_a_token_comes_from_the_option_then_the_file_then_the_environment(
     assert resolve_token(parser, parser.parse_args([])) == "from-env"
     assert resolve_token(parser, parser.parse_args(["--token-file", str(token_file)])) == "from-file"
     assert resolve_token(parser, parser.parse_args(["--token", "given", "--token-file", str(token_file)])) == "given"
+    assert resolve_token(parser, parser.parse_args(["--token=-leading-dash"])) == "-leading-dash"
     monkeypatch.delenv("OBSERVER_TOKEN")
     assert resolve_token(parser, parser.parse_args([])) is None
     with pytest.raises(SystemExit) as exited:

@@ -23,7 +23,11 @@ class OneLineParser(argparse.ArgumentParser):
         Args:
             message: argparse's description of what was wrong.
         """
-        self.exit(2, f"{self.prog}: error: {' '.join(message.split())} (try {self.prog} --help)\n")
+        message = " ".join(message.split())
+        if message.endswith("expected one argument"):
+            # argparse takes a value that starts with "-" for an option: say how to pass one.
+            message += " (a value that starts with - goes as --option=VALUE)"
+        self.exit(2, f"{self.prog}: error: {message} (try {self.prog} --help)\n")
 
 
 def seconds(text: str) -> float:

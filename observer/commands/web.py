@@ -48,7 +48,7 @@ def main(argv: list[str]) -> int:
         return _fail(f"needs the [web] extra ({missing} is missing): pip install 'aio-observer[web]'")
     if args.token is not None and len(args.token) < MIN_TOKEN_LENGTH:
         parser.error(f"--token must be at least {MIN_TOKEN_LENGTH} characters (python -c 'import secrets; "
-                     "print(secrets.token_urlsafe())' makes one)")
+                     "print(secrets.token_hex())' makes one)")
     if args.token is None and not is_loopback(args.host):
         parser.error(f"--host {args.host} is not loopback: anyone who reaches it could drive the app; "
                      "pass --token TOKEN too")

@@ -73,8 +73,8 @@ def refusal(peer: int | None, own: int) -> str | None:
 
 
 def new_token() -> str:
-    """A fresh random token for a TCP endpoint."""
-    return secrets.token_urlsafe(TOKEN_BYTES)
+    """A fresh random token for a TCP endpoint: hex, so it never starts with "-" and passes as ``--token TOKEN``."""
+    return secrets.token_hex(TOKEN_BYTES)
 
 
 def write_token(path: Path, token: str) -> None:

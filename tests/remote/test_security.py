@@ -69,6 +69,12 @@ def test_tokens_are_random_compared_in_constant_time_and_written_0600(tmp_path: 
     assert stat.S_IMODE(path.stat().st_mode) == 0o600 and read_token(path) == token
 
 
+def test_a_fresh_token_passes_as_a_command_line_value() -> None:
+    """A token that began with "-" (one urlsafe token in 64 did) would be taken by argparse for an option."""
+    tokens = [new_token() for _ in range(2000)]
+    assert not [token for token in tokens if not token.isalnum()]
+
+
 @pytest.mark.parametrize(("host", "loopback"), [
     ("127.0.0.1", True), ("127.1.2.3", True), ("::1", True), ("localhost", True),
     ("0.0.0.0", False), ("10.0.0.1", False), ("example.com", False), ("::", False),
