@@ -377,12 +377,14 @@ class _EndpointThread:
     # -- the thread ---------------------------------------------------------------------------
 
     def _main(self) -> None:
-        loop = asyncio.new_event_loop()
-        self._loop = loop
+        # The Runner's close cancels and awaits what is still pending (a connection accepted while the
+        # endpoint stopped), so no transport outlives the loop unclosed.
+        runner = asyncio.Runner()
         try:
-            loop.run_until_complete(self._serve())
+            self._loop = runner.get_loop()
+            runner.run(self._serve())
         finally:
-            loop.close()
+            runner.close()
             self._unix.close()  # closed already by its server, unless the server never started
             if self._tcp is not None:
                 self._tcp.close()
