@@ -22,7 +22,7 @@ RATE_WINDOW = 5.0
 """Seconds after its last sample that a process's rate falls to zero (it has not moved since)."""
 
 Awaiting = tuple[Pid, str | None] | None
-"""The one process whose `Inspection.awaiting` the app knows (the selected one), and what it is."""
+"""The selected process and what its newest `Inspection` says it awaits (fresher than its table row's)."""
 
 
 @dataclass(slots=True)
@@ -103,7 +103,8 @@ class RateTracker:
                 track.row = None
             row = track.row
             if row is None or track.before is not None or pid in suspended or (
-                    awaiting is not None and awaiting[0] is pid) or row.status == "suspended" or row.awaiting:
+                    awaiting is not None and awaiting[0] is pid) or row.status == "suspended" or (
+                    row.awaiting != sample.awaiting):  # drawn with the selection's inspection
                 row = self._row_of(track, now, names, suspended, awaiting)
             if track.before is not None:
                 moving[pid] = index
@@ -147,7 +148,7 @@ class RateTracker:
             track.before = None  # it has not moved for a while: its rates are zero from now on
         messages, reductions = _rates(track, now)
         status = "suspended" if pid in suspended else sample.status
-        waits = awaiting[1] if awaiting is not None and awaiting[0] is pid else None
+        waits = awaiting[1] if awaiting is not None and awaiting[0] is pid else sample.awaiting
         row = ProcessRow(pid, sample.name or names.get(pid, ""), sample.kind, status, sample.mailbox, messages,
                          reductions, sample.restarts, waits)
         old = track.row

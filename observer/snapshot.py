@@ -157,6 +157,7 @@ class ProcessSample:
         reductions: Callbacks or receive rounds it has handled.
         restarts: How often its supervisor restarted it.
         sampled_at: When these figures were read, on the runtime clock (rates divide by its differences).
+        awaiting: What it awaited then (`Runtime.awaiting`): "receive", "call <0.7.0>", ...; None while running.
     """
 
     pid: Pid
@@ -168,6 +169,7 @@ class ProcessSample:
     reductions: int
     restarts: int
     sampled_at: float
+    awaiting: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -715,17 +717,19 @@ class SnapshotBuilder:
 
     def _sample(self, pid: Pid, old: ProcessSample | None, now: float) -> ProcessSample | None:
         """`pid`'s row read now; `old` itself when its figures have not moved (None once it is dead)."""
-        info = self._rt.process_info(pid)
+        rt = self._rt
+        info = rt.process_info(pid)
         if info is None:
             return None
+        awaiting = rt.awaiting(pid)  # read every time: a caller stuck in a call moves no counter
         if (
             old is not None and old.messages_in == info.messages_in and old.reductions == info.reductions
             and old.mailbox == info.mailbox_size and old.status == info.status and old.restarts == info.restarts
-            and old.name == info.name
+            and old.name == info.name and old.awaiting == awaiting
         ):
             return old
         return ProcessSample(pid, info.name, info.kind, info.status, info.mailbox_size, info.messages_in,
-                             info.reductions, info.restarts, now)
+                             info.reductions, info.restarts, now, awaiting)
 
     # -- totals ------------------------------------------------------------------------
 

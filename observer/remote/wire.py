@@ -791,7 +791,7 @@ def _log(log: tuple[LogEntry, ...], previous: tuple[LogEntry, ...]) -> list[Any]
 
 def _row_to_wire(row: ProcessSample) -> list[Any]:
     return [row.pid.id, row.name, row.kind, row.status, row.mailbox, row.messages_in, row.reductions, row.restarts,
-            row.sampled_at]
+            row.sampled_at, row.awaiting]
 
 
 class SnapshotDecoder:
@@ -909,7 +909,7 @@ class SnapshotDecoder:
 
         def row(item: Sequence[Any]) -> ProcessSample:
             return ProcessSample(_pid(pids, item[0]), item[1], str(item[2]), str(item[3]), int(item[4]), int(item[5]),
-                                 int(item[6]), int(item[7]), float(item[8]))
+                                 int(item[6]), int(item[7]), float(item[8]), None if item[9] is None else str(item[9]))
 
         return _from_runs(items, previous, lambda item: len(item) == 2, row)
 

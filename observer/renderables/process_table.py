@@ -47,7 +47,8 @@ class ProcessRow:
         messages_per_s: Messages delivered to its mailbox per second, over the last refresh.
         reductions_per_s: Callbacks or receive rounds handled per second, over the last refresh.
         restarts: How often its supervisor restarted it.
-        awaiting: What it waits on (`Inspection.awaiting`), when the app looked; else None.
+        awaiting: What it waited on when sampled (`Runtime.awaiting`; the selected process's from its
+            newest inspection); None while it ran.
     """
 
     pid: Pid

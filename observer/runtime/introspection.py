@@ -92,20 +92,38 @@ def stack_and_awaiting(
         return (), None
     frames = _frames(task)
     stack = tuple(_where(frame) for frame in frames[-STACK_CAP:])
+    return stack, _awaiting(proc, task, frames, call_code, receive_codes)
+
+
+def awaiting_of(proc: Process, call_code: Any, receive_codes: frozenset[Any]) -> str | None:
+    """What `proc` awaits (as `stack_and_awaiting` says), without formatting its stack.
+
+    A process waiting in its mailbox, the common case, costs one attribute test.
+    """
+    task = proc._task
+    if task is None or task.done() or not proc._started:
+        return None
+    if proc._mailbox.waiting:
+        return "receive"
+    return _awaiting(proc, task, _frames(task), call_code, receive_codes)
+
+
+def _awaiting(proc: Process, task: asyncio.Task[Any], frames: list[FrameType], call_code: Any,
+              receive_codes: frozenset[Any]) -> str | None:
     if not frames or not proc._started or task is asyncio.current_task():
-        return stack, None
+        return None
     # Waiting in its mailbox, or woken by a message it has not looked at yet (the waiter is cleared
     # by the delivery, before the process runs again): either way, in receive.
     if proc._mailbox.waiting or frames[-1].f_code in receive_codes:
-        return stack, "receive"
+        return "receive"
     for frame in reversed(frames):
         if frame.f_code is call_code:
             target = frame.f_locals.get("proc")
             pid = getattr(target, "pid", None)
-            return stack, f"call {pid!r}" if pid is not None else "call"
+            return f"call {pid!r}" if pid is not None else "call"
     if any(frame.f_code is _SLEEP_CODE for frame in frames[-2:]):  # sleep(0) yields in a helper below it
-        return stack, "sleep"
-    return stack, frames[-1].f_code.co_qualname
+        return "sleep"
+    return frames[-1].f_code.co_qualname
 
 
 _SLEEP_CODE = asyncio.sleep.__code__

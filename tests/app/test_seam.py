@@ -14,7 +14,7 @@ from textual.pilot import Pilot
 
 from observer.app import ObserverApp
 from observer.journal import Cascade, LogNote
-from observer.runtime import Caller, Pid, Runtime, Server, Supervisor
+from observer.runtime import NO_REPLY, Caller, Pid, Process, Runtime, Server, Supervisor
 from observer.snapshot import GROUP_KIND, OUTSIDE_SLOT
 from observer.source import InProcessSource, View
 
@@ -225,3 +225,79 @@ async def test_the_process_table_reuses_rows_that_did_not_move_and_rereads_a_bus
         assert after is not None
         moved = [row for row, old in zip(after.processes, first.processes, strict=True) if row is not old]
         assert [(row.name, row.messages_in, row.reductions) for row in moved] == [("store", 1, 1)]
+
+
+class Silent(Server):
+    """Never answers a call: it tells the pid in the request that the call arrived, then returns NO_REPLY."""
+
+    async def handle_call(self, request: Any, caller: Caller) -> Any:
+        self.runtime.send(request, "hanging")
+        return NO_REPLY
+
+
+class Relay(Server):
+    """On a cast, calls "silent" (and hangs there with it)."""
+
+    async def handle_cast(self, request: Any) -> None:
+        await self.runtime.call("silent", request, timeout=3600)
+
+
+async def relay_tree(rt: Runtime) -> Pid:
+    return await Supervisor.start_link(rt, [Silent.child_spec(id="silent", name="silent"),
+                                            Relay.child_spec(id="relay", name="relay")], name="relaying")
+
+
+async def test_the_process_table_says_what_every_process_awaits_and_sees_a_caller_get_stuck() -> None:
+    async with hosted(relay_tree) as source:
+        rt = source.runtime
+        assert rt is not None
+        silent, relay = rt.whereis("silent"), rt.whereis("relay")
+        source.refresh(View(table=True))
+        first = source.latest
+        assert first is not None
+        assert {row.name: row.awaiting for row in first.processes} == {
+            "relaying": "receive", "silent": "receive", "relay": "receive"}
+        async with rt.attached() as me:
+            rt.cast(relay, me.pid)
+            source.refresh(View(table=True))  # the cast is in relay's mailbox: it has not run yet
+            cast_in = source.latest
+            assert cast_in is not None
+            [row] = [row for row in cast_in.processes if row.pid is relay]
+            assert (row.messages_in, row.awaiting) == (1, "receive")
+            assert await me.receive(timeout=5) == "hanging"
+        source.refresh(View(table=True))  # relay's counters have not moved since: only what it awaits did
+        stuck = source.latest
+        assert stuck is not None
+        [row] = [row for row in stuck.processes if row.pid is relay]
+        assert (row.messages_in, row.awaiting) == (1, f"call {silent!r}")
+
+
+async def test_a_table_row_follows_what_a_process_awaits_when_no_counter_moves() -> None:
+    async with hosted(relay_tree) as source:
+        rt = source.runtime
+        assert rt is not None
+        silent = rt.whereis("silent")
+        go = asyncio.Event()
+
+        async def wait_then_call(proc: Process, to: Pid) -> None:
+            proc.runtime.send(to, "waiting")
+            await go.wait()
+            await proc.runtime.call("silent", to, timeout=3600)
+
+        async with rt.attached() as me:
+            pid = rt.spawn(wait_then_call, me.pid)
+            assert await me.receive(timeout=5) == "waiting"
+            source.refresh(View(table=True))
+            before = source.latest
+            assert before is not None
+            [row] = [row for row in before.processes if row.pid is pid]
+            assert row.awaiting == "Event.wait"
+            go.set()
+            assert await me.receive(timeout=5) == "hanging"
+        source.refresh(View(table=True))
+        after = source.latest
+        assert after is not None
+        [moved] = [row for row in after.processes if row.pid is pid]
+        assert (moved.messages_in, moved.reductions) == (row.messages_in, row.reductions)
+        assert moved.awaiting == f"call {silent!r}"
+        rt.exit(pid, "kill")

@@ -162,8 +162,9 @@ async def test_the_process_table_crosses_as_runs_of_unchanged_rows() -> None:
         first = pair.send(builder.take(root, table=True))
         local = builder.previous
         assert local is not None and len(first.processes) == len(local.processes) == len(rt.processes())
-        assert [(repr(row.pid), row.name, row.kind, row.messages_in) for row in first.processes] == [
-            (repr(row.pid), row.name, row.kind, row.messages_in) for row in local.processes]
+        assert [(repr(row.pid), row.name, row.kind, row.messages_in, row.awaiting) for row in first.processes] == [
+            (repr(row.pid), row.name, row.kind, row.messages_in, row.awaiting) for row in local.processes]
+        assert {row.awaiting for row in first.processes} == {"receive"}
         assert first.processes[0].pid is first.root.pid  # type: ignore[union-attr]
         echo = rt.whereis("echo")
         assert echo is not None

@@ -135,8 +135,10 @@ def info_of(rt: Runtime, pid: Pid) -> ProcessInfo:
 
 
 def inspected(rt: Runtime, pid: Pid) -> Inspection:
+    """`rt.inspect(pid)`, checked to agree with the cheap `rt.awaiting(pid)` the process list reads."""
     inspection = rt.inspect(pid)
     assert inspection is not None
+    assert rt.awaiting(pid) == inspection.awaiting
     return inspection
 
 
@@ -404,6 +406,13 @@ async def test_a_process_awaiting_an_event_awaits_event_wait(rt: Runtime) -> Non
         assert [entry.rsplit(" in ", 1)[1] for entry in inspection.stack] == [
             "Runtime._run", "announce_then_wait_event", "Event.wait",
         ]
+
+
+async def test_awaiting_is_none_for_a_dead_pid_or_not_a_pid(rt: Runtime) -> None:
+    async with rt.attached() as me:
+        pid = await dead_pid(rt, me)
+    assert rt.awaiting(pid) is None
+    assert rt.awaiting("forward") is None  # type: ignore[arg-type]
 
 
 async def test_a_process_inspecting_itself_is_running(rt: Runtime) -> None:
