@@ -108,14 +108,17 @@ class Exit(Exception):  # named after Erlang's exit/1
 class Caller:
     """Who made a call; `reply(value)` answers it (for `handle_call` returning `NO_REPLY`)."""
 
-    __slots__ = ("_future", "pid")
+    __slots__ = ("_future", "_traced", "pid")
 
     def __init__(self, future: asyncio.Future[Any], pid: Pid | None) -> None:
         self._future = future
         self.pid = pid
+        self._traced: Process | None = None  # the traced server that took the call: it traces the reply
 
     def reply(self, value: Any) -> None:
         """Send the reply; a reply to a caller that already gave up is dropped."""
+        if self._traced is not None:
+            trace_handled(self._traced, "reply", value)
         if not self._future.done():
             self._future.set_result(value)
 

@@ -250,13 +250,15 @@ class Server:
                 proc._reductions += 1
                 kind = type(message)
                 if kind is Call:
+                    caller = message.caller
                     if proc._tracers is not None:
                         trace_handled(proc, "call", message.request)
-                    reply = await self.handle_call(message.request, message.caller)
+                        caller._traced = proc  # its reply is traced whenever it comes (after NO_REPLY too)
+                    reply = await self.handle_call(message.request, caller)
                     if reply is not NO_REPLY:
-                        if proc._tracers is not None:
+                        if proc._tracers is not None and caller._traced is None:  # traced since it took the call
                             trace_handled(proc, "reply", reply)
-                        message.caller.reply(reply)
+                        caller.reply(reply)
                 elif kind is Cast:
                     if proc._tracers is not None:
                         trace_handled(proc, "cast", message.request)

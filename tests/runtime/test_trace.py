@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from observer.runtime import (
+    NO_REPLY,
     Caller,
     InvalidArgument,
     NoProc,
@@ -117,6 +118,35 @@ async def test_a_trace_reports_in_call_reply_cast_and_info_in_order_with_pid_and
     assert messages[1:3] == ["ping", ("pong", "ping")]
     assert repr(messages[3]) == "Cast('c')"
     assert messages[4:] == ["c", "hello", "hello"]
+
+
+class Deferred(Server):
+    """Keeps each call (NO_REPLY) and answers it on the cast "answer", from handle_cast."""
+
+    async def init(self) -> None:
+        self.waiting: list[Caller] = []
+
+    async def handle_call(self, request: Any, caller: Caller) -> Any:
+        self.waiting.append(caller)
+        return NO_REPLY
+
+    async def handle_cast(self, request: Any) -> None:
+        self.waiting.pop(0).reply(("late", request))
+
+
+async def test_a_reply_after_no_reply_is_traced_when_it_is_sent(rt: Runtime) -> None:
+    pid = await Deferred.start_link(rt)
+    assert pid is not None
+    events = Events()
+    rt.trace(pid, events)
+    async with asyncio.TaskGroup() as group:
+        call = group.create_task(rt.call(pid, "q"))
+        await events.count(2)  # in, call: it holds the call now
+        rt.cast(pid, "answer")
+        assert await call == ("late", "answer")
+    await events.count(5)
+    assert [kind for _, kind, _ in events.summary()] == ["in", "call", "in", "cast", "reply"]
+    assert events.events[-1].message == ("late", "answer")
 
 
 async def test_a_call_from_a_process_names_the_caller_in_its_envelope(rt: Runtime) -> None:
