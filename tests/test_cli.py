@@ -17,6 +17,7 @@ import pytest
 import observer.cli
 import observer.commands.app
 from observer.cli import main
+from tests.subprocesses import observer_command
 
 FACTORIES = """
 import asyncio
@@ -180,7 +181,7 @@ def test_help_prints_usage_and_exits_0(capsys: pytest.CaptureFixture[str]) -> No
 
 def test_python_m_observer_reports_an_unimportable_app_in_one_line(tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "observer", "--app", "no_such_package.tree:build"],
+        observer_command("--app", "no_such_package.tree:build"),
         capture_output=True, text=True, check=False, cwd=tmp_path, stdin=subprocess.DEVNULL,
     )
     assert result.returncode == 2
@@ -192,7 +193,7 @@ def test_python_m_observer_reports_an_unimportable_app_in_one_line(tmp_path: Pat
 
 def test_python_m_observer_reports_a_bad_refresh_in_one_line() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "observer", "--refresh", "-1"], capture_output=True, text=True, check=False
+        observer_command("--refresh", "-1"), capture_output=True, text=True, check=False
     )
     assert result.returncode == 2
     assert result.stdout == ""

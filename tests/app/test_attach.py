@@ -30,12 +30,11 @@ from observer.widgets.process_list import ProcessList
 from observer.widgets.process_panel import ProcessPanel
 from observer.widgets.status_header import StatusHeader
 from observer.widgets.traceback_screen import TracebackScreen
-from tests.remote.conftest import ROOT, TREE, command, running, xdg  # noqa: F401  (xdg: a private socket directory)
+from tests.remote.conftest import TREE, running
+from tests.subprocesses import DEADLINE, ROOT, observer_command
 
 from .helpers import lines, select
 
-DEADLINE = 30.0
-"""Seconds a wait on a subprocess may take (never reached when all is well)."""
 ROUNDS = 200
 SHOP = "tests.app.served:factory"
 """The served tree with a server that crashes on a call (tests/app/served.py)."""
@@ -85,7 +84,7 @@ def header(app: ObserverApp) -> str:
     return content.plain
 
 
-async def test_attach_shows_the_services_tree_and_k_restarts_a_worker_with_control(xdg: Any) -> None:  # noqa: F811
+async def test_attach_shows_the_services_tree_and_k_restarts_a_worker_with_control(xdg: Path) -> None:
     async with running("--control") as service:
         app = attach_app([str(service.os_pid)], ticking=False)
         async with app.run_test(size=(160, 48)) as pilot:
@@ -105,7 +104,7 @@ async def test_attach_shows_the_services_tree_and_k_restarts_a_worker_with_contr
             await pilot.press("q")
 
 
-async def test_attach_to_a_read_only_service_greys_and_refuses_control(xdg: Any) -> None:  # noqa: F811
+async def test_attach_to_a_read_only_service_greys_and_refuses_control(xdg: Path) -> None:
     async with running() as service:
         app = attach_app([str(service.os_pid)], ticking=False)
         async with app.run_test(size=(160, 48)) as pilot:
@@ -119,7 +118,7 @@ async def test_attach_to_a_read_only_service_greys_and_refuses_control(xdg: Any)
             assert any("does not allow control" in notification.message for notification in app._notifications)
 
 
-async def test_a_blocked_service_shows_in_the_header_and_its_stall_in_the_log(xdg: Any) -> None:  # noqa: F811
+async def test_a_blocked_service_shows_in_the_header_and_its_stall_in_the_log(xdg: Path) -> None:
     async with running() as service:
         app = attach_app([str(service.os_pid)], ticking=False)
         async with app.run_test(size=(160, 48)) as pilot:
@@ -139,7 +138,7 @@ async def test_a_blocked_service_shows_in_the_header_and_its_stall_in_the_log(xd
             assert "hog_the_loop" in stall.text, "the entry names the blocking function"
 
 
-async def test_two_services_get_a_node_list_and_one_that_exits_is_shown_as_gone(xdg: Any) -> None:  # noqa: F811
+async def test_two_services_get_a_node_list_and_one_that_exits_is_shown_as_gone(xdg: Path) -> None:
     async with running() as first, running() as second:
         app = attach_app([str(first.os_pid), str(second.os_pid)], ticking=False)
         async with app.run_test(size=(160, 48)) as pilot:
@@ -176,7 +175,7 @@ def cascade_of(snapshot: Snapshot, child: str) -> Cascade | None:
                  and entry.outcome == "restarted"), None)
 
 
-async def test_l_lists_the_services_processes_with_rates(xdg: Any) -> None:  # noqa: F811
+async def test_l_lists_the_services_processes_with_rates(xdg: Path) -> None:
     async with running("--control", app=SHOP) as service, connect(service.os_pid) as conn:
         app = attach_app([str(service.os_pid)], ticking=False)
         async with app.run_test(size=(160, 48)) as pilot:
@@ -197,7 +196,7 @@ async def test_l_lists_the_services_processes_with_rates(xdg: Any) -> None:  # n
             assert after.root is not None, "back to the tree, the table is no longer fetched"
 
 
-async def test_enter_on_an_attached_crash_opens_its_traceback(xdg: Any) -> None:  # noqa: F811
+async def test_enter_on_an_attached_crash_opens_its_traceback(xdg: Path) -> None:
     async with running("--control", app=SHOP) as service, connect(service.os_pid) as conn:
         app = attach_app([str(service.os_pid)], ticking=False)
         async with app.run_test(size=(160, 48)) as pilot:
@@ -220,7 +219,7 @@ async def test_enter_on_an_attached_crash_opens_its_traceback(xdg: Any) -> None:
             assert not isinstance(app.screen, TracebackScreen)
 
 
-async def test_attached_exit_reasons_read_as_the_embedded_apps(xdg: Any) -> None:  # noqa: F811
+async def test_attached_exit_reasons_read_as_the_embedded_apps(xdg: Path) -> None:
     """A kill shows `died (killed)`, not the repr that crossed the wire (`died ('killed')`)."""
     async with running("--control", app=SHOP) as service:
         app = attach_app([str(service.os_pid)], ticking=False)
@@ -247,7 +246,7 @@ def header_of_shown(app: ObserverApp) -> str:
     return content.plain
 
 
-def test_attach_to_nothing_is_one_line_and_exit_1(xdg: Any, capsys: Any) -> None:  # noqa: F811
+def test_attach_to_nothing_is_one_line_and_exit_1(xdg: Path, capsys: Any) -> None:
     assert attach_main(["999999999"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("observer attach: ") and err.count("\n") == 1 and "Traceback" not in err
@@ -260,12 +259,12 @@ class _Unrun:
         """Nothing to run."""
 
 
-def test_attach_takes_the_token_as_tree_does(xdg: Any, monkeypatch: Any, capsys: Any) -> None:  # noqa: F811
+def test_attach_takes_the_token_as_tree_does(xdg: Path, monkeypatch: Any, capsys: Any) -> None:
     """--token-file, --token, then $OBSERVER_TOKEN: each gets past hello with a real TCP endpoint."""
     launched: list[dict[str, Any]] = []
     monkeypatch.setattr(attach_command, "attach_app", lambda targets, **options: launched.append(options) or _Unrun())
     monkeypatch.delenv("OBSERVER_TOKEN", raising=False)
-    service = subprocess.Popen(command("run", "--app", TREE, "--tcp", "127.0.0.1:0"), cwd=ROOT,
+    service = subprocess.Popen(observer_command("run", "--app", TREE, "--tcp", "127.0.0.1:0"), cwd=ROOT,
                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         assert service.stdout is not None
@@ -307,7 +306,7 @@ expect_unchanged = ["shop/echo", "shop/crasher"]
 """
 
 
-async def test_d_runs_a_drill_files_drill_against_the_attached_service(xdg: Any, tmp_path: Path) -> None:  # noqa: F811
+async def test_d_runs_a_drill_files_drill_against_the_attached_service(xdg: Path, tmp_path: Path) -> None:
     from observer.drills import load_drills
     from observer.journal import DrillVerdict
     from observer.widgets.drill_picker import DrillPicker

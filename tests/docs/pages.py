@@ -16,7 +16,8 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.subprocesses import ROOT
+
 DOCS = ROOT / "docs"
 DEADLINE = 60.0
 """Seconds any one example or wait may take before the test fails (never reached when all is well)."""
@@ -128,8 +129,3 @@ async def finished(argv: Sequence[str], directory: Path, env: dict[str, str]) ->
             await process.wait()
     assert process.returncode is not None
     return process.returncode, out.decode(), err.decode()
-
-
-def observer_cli(*args: str) -> list[str]:
-    """The command line of `observer ARGS...`, with this interpreter."""
-    return [sys.executable, "-m", "observer", *args]

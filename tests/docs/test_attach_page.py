@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 
 from observer.remote import ReadOnly, connect, wire
+from tests.subprocesses import observer_command
 
-from .pages import DOCS, example, examples, finished, observer_cli, private_env, started
+from .pages import DOCS, example, examples, finished, private_env, started
 
 PAGE = "attach.md"
 SERVE = "Publish the runtime: `serve()` in your main"
@@ -79,12 +80,12 @@ async def test_the_served_main_is_listed_drawn_read_only_and_gone_after_sigterm(
         assert shop.first_line == f"shop {os_pid}: observer attach {os_pid} ({path})"
         assert path.stat().st_mode & 0o777 == 0o600 and path.parent.stat().st_mode & 0o777 == 0o700
 
-        status, out, err = await finished(observer_cli("ps", "--json"), workdir, env)
+        status, out, err = await finished(observer_command("ps", "--json"), workdir, env)
         assert status == 0, err
         [row] = [row for row in json.loads(out) if row["os_pid"] == os_pid]
         assert (row["path"], row["processes"], row["control"]) == (str(path), 2, False)
 
-        status, out, err = await finished(observer_cli("tree", str(os_pid), "--json"), workdir, env)
+        status, out, err = await finished(observer_command("tree", str(os_pid), "--json"), workdir, env)
         assert status == 0, err
         tree = json.loads(out)
         children = [child["id"] for child in tree["children"]]
@@ -136,10 +137,10 @@ async def test_the_wire_exchange_on_the_page_is_what_the_service_answers(workdir
 async def test_the_same_file_runs_under_observer_run(workdir: Path) -> None:
     env = private_env(workdir / "run")
     (workdir / "shop.py").write_text(example(PAGE, SERVE))
-    async with started(observer_cli("run", "--app", "shop:build"), workdir, env) as service:
+    async with started(observer_command("run", "--app", "shop:build"), workdir, env) as service:
         path = workdir / "run" / "observer" / f"{service.process.pid}.sock"
         assert service.first_line == f"observer run: listening on {path} (read-only)"
-        status, out, err = await finished(observer_cli("tree", str(path)), workdir, env)
+        status, out, err = await finished(observer_command("tree", str(path)), workdir, env)
         assert status == 0, err
         assert out.splitlines() == ["shop <0.1.0> supervisor one_for_one", "└── cart <0.2.0> server"]
         status, rest = await service.stop(signal.SIGTERM)
@@ -152,7 +153,7 @@ async def test_a_blocked_loop_is_answered_and_its_stall_located(workdir: Path) -
     env = private_env(workdir / "run")
     (workdir / "slow.py").write_text(example(PAGE, BLOCKED, 0))
     (workdir / "peek.py").write_text(example(PAGE, BLOCKED, 1))
-    async with started(observer_cli("run", "--app", "slow:build", "--control"), workdir, env) as service:
+    async with started(observer_command("run", "--app", "slow:build", "--control"), workdir, env) as service:
         assert service.first_line.endswith("(control)")
         status, out, err = await finished([sys.executable, "peek.py", str(service.process.pid)], workdir, env)
         await service.stop(signal.SIGTERM)

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 import observer.metrics
+from tests.subprocesses import observer_command
 
-from .pages import DOCS, example, examples, finished, observer_cli, private_env, run_example
+from .pages import DOCS, example, examples, finished, private_env, run_example
 
 pytest.importorskip("prometheus_client", reason="the metrics page's examples need the [metrics] extra")
 
@@ -63,7 +64,7 @@ async def build(rt: Runtime) -> Pid:
 
 async def test_a_bad_metrics_address_is_one_usage_line_and_status_2(workdir: Path) -> None:
     (workdir / "tree.py").write_text(TREE)
-    status, out, err = await finished(observer_cli("run", "--app", "tree:build", "--metrics", "nonsense"),
+    status, out, err = await finished(observer_command("run", "--app", "tree:build", "--metrics", "nonsense"),
                                       workdir, private_env(workdir / "run"))
     assert (status, out, len(err.splitlines())) == (2, "", 1)
     assert "--metrics" in err and "nonsense" in err
@@ -76,7 +77,7 @@ async def test_a_taken_metrics_port_is_one_line_and_status_1_with_nothing_left(w
         taken.listen()
         port = taken.getsockname()[1]
         status, out, err = await finished(
-            observer_cli("run", "--app", "tree:build", "--metrics", f"127.0.0.1:{port}"),
+            observer_command("run", "--app", "tree:build", "--metrics", f"127.0.0.1:{port}"),
             workdir, private_env(workdir / "run"))
     assert status == 1 and len(err.splitlines()) == 1 and f"127.0.0.1:{port}" in err, err
     assert list((workdir / "run" / "observer").iterdir()) == [], "the endpoint's socket was left behind"

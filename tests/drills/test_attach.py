@@ -10,7 +10,6 @@ import re
 import shutil
 import socket
 import subprocess
-import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,8 +18,9 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-EXAMPLES = REPO / "examples"
+from tests.subprocesses import ROOT, observer_command
+
+EXAMPLES = ROOT / "examples"
 WEB = "tests.drills.fixtures.web"
 DEADLINE = 60
 _LISTENING = re.compile(r"listening on (\S+)")
@@ -54,7 +54,7 @@ def env() -> Iterator[dict[str, str]]:
 @contextmanager
 def service(env: dict[str, str], app: str, *args: str) -> Iterator[Service]:
     """`observer run --app APP ARGS` until the block ends (killed on the way out)."""
-    process = subprocess.Popen([sys.executable, "-m", "observer", "run", "--app", app, *args], cwd=REPO, env=env,
+    process = subprocess.Popen(observer_command("run", "--app", app, *args), cwd=ROOT, env=env,
                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert process.stdout is not None
@@ -68,7 +68,7 @@ def service(env: dict[str, str], app: str, *args: str) -> Iterator[Service]:
 
 
 def drill(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "observer", "drill", *args], cwd=REPO, env=env,
+    return subprocess.run(observer_command("drill", *args), cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=DEADLINE, stdin=subprocess.DEVNULL)
 
 

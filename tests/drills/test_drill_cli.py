@@ -11,7 +11,6 @@ import logging
 import re
 import signal
 import subprocess
-import sys
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -20,8 +19,9 @@ import pytest
 
 from observer.commands.drill import main
 from observer.drills import BUILTIN_DRILLS
+from tests.subprocesses import ROOT, observer_command
 
-EXAMPLE = str(Path(__file__).resolve().parents[2] / "examples" / "router-restarts-alone.toml")
+EXAMPLE = str(ROOT / "examples" / "router-restarts-alone.toml")
 SHOP = "tests.drills.fixtures.shop"
 NAMES = [drill.name for drill in BUILTIN_DRILLS]
 
@@ -374,17 +374,16 @@ def test_quieting_crash_reports_does_not_outlive_the_run(capsys: Capsys) -> None
 # -- bad input found by fuzzing the command (issue 12) ------------------------------------------------
 
 STUCK = "tests.drills.fixtures.stuck"
-REPO = Path(__file__).resolve().parents[2]
 
 
 def command(*argv: str) -> list[str]:
     """`observer drill argv` as a subprocess command line (run from the repository, where the fixtures import)."""
-    return [sys.executable, "-m", "observer", "drill", *argv]
+    return observer_command("drill", *argv)
 
 
 def finished(*argv: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     """`observer drill argv` run to its end in a subprocess."""
-    return subprocess.run(command(*argv), capture_output=True, text=True, cwd=REPO, timeout=timeout,
+    return subprocess.run(command(*argv), capture_output=True, text=True, cwd=ROOT, timeout=timeout,
                           stdin=subprocess.DEVNULL, check=False)
 
 
@@ -501,7 +500,7 @@ def test_a_factory_raising_system_exit_is_one_line(factory: str, code: int, tmp_
 
 def test_ctrl_c_is_one_line_and_exit_130(tmp_path: Path) -> None:
     drill = subprocess.Popen(command("--file", write_drill(tmp_path, "stuck"), "--app", f"{STUCK}:announced_hang"),
-                             cwd=REPO, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              text=True)
     try:
         assert drill.stdout is not None

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -15,11 +14,11 @@ import pytest
 from observer.commands.drill import main
 from observer.drills import load_drills
 from observer.drills.toml_drill import DrillFileError
+from tests.subprocesses import ROOT, observer_command
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 WEB_DRILLS = str(FIXTURES / "web_drills.py")
 BROKEN = str(FIXTURES / "pydrills" / "broken.py")
-REPO = Path(__file__).resolve().parents[2]
 WEB = "tests.drills.fixtures.web"
 SHOP = "tests.drills.fixtures.shop:factory"
 
@@ -169,9 +168,9 @@ def test_a_drill_past_its_timeout_fails_at_its_step(capsys: Capsys) -> None:
 def test_a_drill_that_blocks_the_loop_ends_in_one_line() -> None:
     started = time.monotonic()
     result = subprocess.run(
-        [sys.executable, "-m", "observer", "drill", "--file", str(FIXTURES / "pydrills" / "blocking.py"),
-         "--app", SHOP, "--timeout", "0.3"],
-        cwd=REPO, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL,
+        observer_command("drill", "--file", str(FIXTURES / "pydrills" / "blocking.py"), "--app", SHOP,
+                         "--timeout", "0.3"),
+        cwd=ROOT, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL,
     )
     assert time.monotonic() - started < 30  # the drill sleeps for an hour
     assert result.returncode == 1

@@ -6,10 +6,8 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import os
-import shutil
 import signal
-import tempfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -20,23 +18,13 @@ from observer.metrics import MetricsError, register
 from observer.metrics.loop import EndpointFigures, ProbeFigures
 from observer.remote import connect, serve
 from observer.runtime import Runtime, Supervisor
+from tests.subprocesses import observer_command
 
 from .helpers import GUARD, idle_spec, parse, value
 from .test_http import scrape, start_service, stop_service
 
 QUIET = 30.0
 """A stall threshold no test reaches: a probe with it would count no stall at all."""
-
-
-@pytest.fixture
-def xdg(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """A fresh, short `$XDG_RUNTIME_DIR` for the endpoint's socket."""
-    directory = Path(tempfile.mkdtemp(prefix="obs", dir="/tmp"))
-    monkeypatch.setenv("XDG_RUNTIME_DIR", str(directory))
-    try:
-        yield directory
-    finally:
-        shutil.rmtree(directory, ignore_errors=True)
 
 
 @pytest.fixture
@@ -101,10 +89,9 @@ async def test_in_a_context_that_did_not_serve_it_the_endpoint_is_given_or_a_pro
 
 
 async def test_observer_run_exports_the_stalls_its_endpoint_records(xdg: Path) -> None:
-    process, url = await start_service(
-        "-m", "observer", "run", "--app", "tests.remote.trees:factory", "--metrics", "127.0.0.1:0",
-        "--stall-threshold", "0.2",
-    )
+    process, url = await start_service(observer_command(
+        "run", "--app", "tests.remote.trees:factory", "--metrics", "127.0.0.1:0", "--stall-threshold", "0.2",
+    ))
     try:
         before = value(await scrape(url), "observer_stalls_total")
         assert process.stdout is not None

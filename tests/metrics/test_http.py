@@ -15,18 +15,17 @@ import sys
 import urllib.error
 import urllib.request
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 
 from observer.metrics import MetricsEndpoint, MetricsError, serve
 from observer.runtime import Runtime, Supervisor
+from tests.subprocesses import ROOT, observer_command
 
 from . import service
 from .helpers import GUARD, Samples, idle_spec, parse, value
 
-ROOT = Path(__file__).resolve().parents[2]
 QUIET = 30.0
 """A stall threshold no healthy test reaches, so that `observer_stalls_total` is exactly 0."""
 STARTUP = 60.0
@@ -119,11 +118,11 @@ async def test_a_host_that_cannot_be_bound_is_one_clear_error(rt: Runtime) -> No
 # -- a real service process ------------------------------------------------------------------
 
 
-async def start_service(*argv: str) -> tuple[asyncio.subprocess.Process, str]:
-    """Start a service process; returns it and the metrics URL it printed."""
+async def start_service(argv: list[str]) -> tuple[asyncio.subprocess.Process, str]:
+    """Start a service process (its command line `argv`); returns it and the metrics URL it printed."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     process = await asyncio.create_subprocess_exec(
-        sys.executable, *argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        *argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
     assert process.stdout is not None
     try:
@@ -170,7 +169,7 @@ def check_service_figures(samples: Samples) -> None:
 
 
 async def test_a_service_process_serving_metrics_is_scraped_over_loopback() -> None:
-    process, url = await start_service("-m", "tests.metrics.service", "127.0.0.1:0")
+    process, url = await start_service([sys.executable, "-m", "tests.metrics.service", "127.0.0.1:0"])
     try:
         samples = await scrape(url)
         check_service_figures(samples)
@@ -185,7 +184,7 @@ async def test_a_service_process_serving_metrics_is_scraped_over_loopback() -> N
 def run_metrics() -> None:
     """Skip unless `observer run` has the --metrics option."""
     result = subprocess.run(
-        [sys.executable, "-m", "observer", "run", "--help"], cwd=ROOT, capture_output=True, text=True, timeout=60
+        observer_command("run", "--help"), cwd=ROOT, capture_output=True, text=True, timeout=60
     )
     if result.returncode != 0 or "--metrics" not in result.stdout:
         pytest.skip("`observer run` has no --metrics option yet (observer/commands/run.py)")
@@ -194,7 +193,7 @@ def run_metrics() -> None:
 @pytest.mark.usefixtures("run_metrics")
 async def test_observer_run_with_metrics_is_scraped_over_loopback() -> None:
     process, url = await start_service(
-        "-m", "observer", "run", "--app", "tests.metrics.service:build", "--metrics", "127.0.0.1:0"
+        observer_command("run", "--app", "tests.metrics.service:build", "--metrics", "127.0.0.1:0")
     )
     try:
         check_service_figures(await scrape(url))
@@ -207,8 +206,7 @@ async def test_observer_run_with_metrics_is_scraped_over_loopback() -> None:
 @pytest.mark.usefixtures("run_metrics")
 def test_observer_run_with_a_taken_metrics_port_is_one_line_and_exit_1(taken_port: int) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "observer", "run", "--app", "tests.metrics.service:build",
-         "--metrics", f"127.0.0.1:{taken_port}"],
+        observer_command("run", "--app", "tests.metrics.service:build", "--metrics", f"127.0.0.1:{taken_port}"),
         cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=STARTUP,
     )
     assert result.returncode == 1
@@ -223,7 +221,7 @@ def test_observer_run_with_a_taken_metrics_port_is_one_line_and_exit_1(taken_por
 @pytest.mark.parametrize("bad", ["9464", "127.0.0.1:", "127.0.0.1:99999", ":9464", "host:port"])
 def test_observer_run_with_a_bad_metrics_value_is_one_line_and_exit_2(bad: str) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "observer", "run", "--app", "tests.metrics.service:build", "--metrics", bad],
+        observer_command("run", "--app", "tests.metrics.service:build", "--metrics", bad),
         cwd=ROOT, capture_output=True, text=True, timeout=STARTUP,
     )
     assert result.returncode == 2

@@ -21,8 +21,9 @@ import pytest
 from observer.remote import Blocked, ReadOnly, Unreachable, connect
 from observer.runtime import NoProc
 from observer.snapshot import NodeSnapshot, Snapshot
+from tests.subprocesses import DEADLINE
 
-from .conftest import DEADLINE, cli, running
+from .conftest import cli, running
 from .trees import LONG_BLOCK, SHORT_BLOCK
 
 

@@ -5,23 +5,18 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import shutil
-import sys
-import tempfile
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from pathlib import Path
 
 import psutil
 import pytest
 
+from tests.subprocesses import DEADLINE, observer_process
+
 from .browser import find_chromium
 
-ROOT = Path(__file__).resolve().parents[2]
-DEADLINE = 30.0
-"""Seconds any one wait on a subprocess may take before the test fails (never reached when all is well)."""
 POLL = 0.05
 """Seconds between two looks at the process table while waiting for processes to end."""
 _SERVING = re.compile(r"serving (http://\S+)")
@@ -42,22 +37,6 @@ def chromium() -> str:
     return found
 
 
-@pytest.fixture
-def xdg(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """A fresh `$XDG_RUNTIME_DIR` for the services a test runs (short: socket paths have a 108-byte limit)."""
-    directory = Path(tempfile.mkdtemp(prefix="obsweb", dir="/tmp"))
-    monkeypatch.setenv("XDG_RUNTIME_DIR", str(directory))
-    try:
-        yield directory
-    finally:
-        shutil.rmtree(directory, ignore_errors=True)
-
-
-def observer(*args: str) -> list[str]:
-    """`python -m observer ARGS...` with this interpreter."""
-    return [sys.executable, "-m", "observer", *args]
-
-
 @dataclass
 class Served:
     """An `observer web` subprocess and the address it printed."""
@@ -76,30 +55,12 @@ class Served:
 async def serving(*args: str) -> AsyncIterator[Served]:
     """Run `observer web --port 0 ARGS...` until the block ends; ready once it printed its address.
 
-    Killed on the way out whatever happened (a test that stopped it already is fine).
+    Killed on the way out whatever happened (a test that stopped it already is fine); what it printed then
+    goes to the test's output, which pytest shows for a failed test (the tabs' apps' stderr, relayed by
+    textual-serve).
     """
-    process = await asyncio.create_subprocess_exec(
-        *observer("web", "--port", "0", *args), cwd=ROOT,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )
-    try:
-        assert process.stdout is not None and process.stderr is not None
-        async with asyncio.timeout(DEADLINE):
-            first = (await process.stdout.readline()).decode()
-        match = _SERVING.search(first)
-        if match is None:
-            async with asyncio.timeout(DEADLINE):
-                errors = (await process.stderr.read()).decode()
-            raise AssertionError(f"observer web did not start: {first!r} {errors!r}")
+    async with observer_process("web", "--port", "0", *args, ready=_SERVING, echo=True) as (process, match):
         yield Served(process, match.group(1))
-    finally:
-        if process.returncode is None:
-            process.kill()
-        async with asyncio.timeout(DEADLINE):
-            output, complaints = await process.communicate()
-        # pytest shows this for a failed test: what the tabs' apps wrote on stderr (relayed by textual-serve)
-        print(f"observer web exited with status {process.returncode}; it printed {output.decode()!r} "
-              f"and on stderr {complaints.decode()!r}")
 
 
 async def children_of(pid: int) -> list[psutil.Process]:

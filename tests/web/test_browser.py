@@ -14,8 +14,10 @@ from pathlib import Path
 
 import psutil
 
+from tests.subprocesses import DEADLINE, ROOT, observer_command
+
 from .browser import FLAGS, Chromium, Tab, end_group
-from .conftest import DEADLINE, ROOT, children_of, observer, serving, wait_for_children, wait_until_gone
+from .conftest import children_of, serving, wait_for_children, wait_until_gone
 
 WIDTH, HEIGHT = 1400, 900
 """The page's size in CSS pixels: 16 px text makes the terminal 150 columns by 47 rows, the app's full layout."""
@@ -65,7 +67,7 @@ async def test_attached_every_tab_drives_the_one_service_and_closing_it_leaves_t
     chromium: str, tmp_path: Path, xdg: Path
 ) -> None:
     service = await asyncio.create_subprocess_exec(
-        *observer("run", "--app", "observer.system:start_system", "--control"), cwd=ROOT,
+        *observer_command("run", "--app", "observer.system:start_system", "--control"), cwd=ROOT,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )
     try:

@@ -9,13 +9,12 @@ import sys
 import pytest
 
 from observer.cli import main
-
-from .conftest import DEADLINE, ROOT, observer
+from tests.subprocesses import DEADLINE, ROOT, observer_command
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
     """`observer web ARGS...` to the end; it must end by itself."""
-    return subprocess.run(observer("web", *args), cwd=ROOT, capture_output=True, text=True, timeout=DEADLINE)
+    return subprocess.run(observer_command("web", *args), cwd=ROOT, capture_output=True, text=True, timeout=DEADLINE)
 
 
 @pytest.mark.parametrize(("args", "says"), [

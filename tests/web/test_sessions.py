@@ -14,13 +14,14 @@ import psutil
 
 from observer.web.server import WebServer
 from observer.web.session import Session
+from tests.subprocesses import DEADLINE, observer_command
 
-from .conftest import DEADLINE, wait_until_gone
+from .conftest import wait_until_gone
 
 APPS = Path(__file__).resolve().parent / "apps"
 STUBBORN = [sys.executable, str(APPS / "stubborn.py")]
 POLITE = [sys.executable, str(APPS / "polite.py")]
-OBSERVER = [sys.executable, "-m", "observer"]
+OBSERVER = observer_command()
 QUIT_GRACE = 1.5
 TERM_GRACE = 0.5
 
