@@ -377,8 +377,7 @@ class _EndpointThread:
     # -- the thread ---------------------------------------------------------------------------
 
     def _main(self) -> None:
-        # The Runner's close cancels and awaits what is still pending (a connection accepted while the
-        # endpoint stopped), so no transport outlives the loop unclosed.
+        # As asyncio.run does: closing the Runner cancels and awaits whatever is still pending.
         runner = asyncio.Runner()
         try:
             self._loop = runner.get_loop()
