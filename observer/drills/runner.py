@@ -18,6 +18,7 @@ from observer.targets import Factory
 
 from .builtin import Drill
 from .context import DrillContext
+from .errors import DrillError
 from .report import DrillReport, StepReport
 from .stepping import StepRecorder, describe
 
@@ -29,6 +30,8 @@ DRILL_TIMEOUT = 120.0
 """Seconds a headless drill may run (its steps, waits and loads) before it fails at the step it was in."""
 ALARM_GRACE = 1.0
 """Seconds past a timeout before the loop alarm fires: the timeout had its chance and the loop is held."""
+UNNAMED_ROOT = "root"
+"""The name a root without one is registered under, so that a drill file's paths can start with it."""
 _NOT_USER_CODE = (str(Path(__file__).resolve().parents[1]), sysconfig.get_paths()["stdlib"])
 """Where the frames of an error are not the user's: observer itself and the standard library."""
 
@@ -167,13 +170,31 @@ async def run_headless(
             return _not_started(drill, root.reason)
         if not isinstance(root, Pid) or not rt.is_alive(root):
             return _not_started(drill, f"the factory returned {root!r}, not the pid of a live process")
-        info = rt.process_info(root)
-        name = info.name if info is not None and info.name else None
-        if name is None:
-            name = "root"
-            rt.register(name, root)
+        try:
+            name = root_name(rt, root)
+        except DrillError as error:
+            return _not_started(drill, str(error))
         with LoopAlarm(timeout + ALARM_GRACE, DrillBlocked):
             return await run_drill(drill, rt, root=name, timeout=timeout, catch=True)
+
+
+def root_name(rt: Runtime, root: Pid) -> str:
+    """The root's registered name, which a drill file's paths start with; one without a name is registered
+    as `UNNAMED_ROOT` now.
+
+    Raises:
+        DrillError: It has no name and `UNNAMED_ROOT` names another process.
+    """
+    info = rt.process_info(root)
+    if info is not None and info.name:
+        return info.name
+    holder = rt.whereis(UNNAMED_ROOT)
+    if holder is None:
+        rt.register(UNNAMED_ROOT, root)
+    elif holder is not root:
+        raise DrillError(f"the root has no registered name and {UNNAMED_ROOT!r} is another process's: register "
+                         "the root under a name of its own (drill paths start with it)")
+    return UNNAMED_ROOT
 
 
 @dataclass(frozen=True, slots=True)

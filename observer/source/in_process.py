@@ -36,8 +36,6 @@ QUIET_SECONDS = 1.0
 """While nothing a snapshot shows has changed, one is taken at most this often (for the clocks it shows)."""
 DRILL_ROOT = "system"
 """The name the built-in drills find the default system's root by."""
-UNNAMED_ROOT = "root"
-"""The name a root without one is registered under for a drill file's paths (as `observer drill --app` does)."""
 
 
 class StartFailed(Exception):
@@ -371,7 +369,8 @@ class InProcessSource(Source):
         Raises:
             Unsupported: The user's drill and no tree runs.
         """
-        from observer.drills.runner import DRILL_TIMEOUT, run_drill
+        from observer.drills.errors import DrillError
+        from observer.drills.runner import DRILL_TIMEOUT, root_name, run_drill
 
         rt = self._require()
         if builtin:
@@ -380,8 +379,12 @@ class InProcessSource(Source):
         root = self._root_pid
         if why is not None or root is None:
             raise Unsupported(why or "the tree is not running")
-        return await run_drill(drill, rt, root=_root_name(rt, root), live=True, on_affected=on_affected,
-                               timeout=DRILL_TIMEOUT, catch=True)
+        try:
+            name = root_name(rt, root)
+        except DrillError as error:
+            raise Unsupported(str(error)) from None
+        return await run_drill(drill, rt, root=name, live=True, on_affected=on_affected, timeout=DRILL_TIMEOUT,
+                               catch=True)
 
     # -- helpers -----------------------------------------------------------------------------------------
 
@@ -430,24 +433,6 @@ async def _traced(events: asyncio.Queue[TraceEvent | None], limit: int, stop: Ca
     finally:
         stop()
         unsubscribe()
-
-
-def _root_name(rt: Runtime, root: Pid) -> str:
-    """The root's registered name, which drill paths start with; one without a name is registered as ``root``.
-
-    Raises:
-        Unsupported: It has no name and ``root`` names another process.
-    """
-    info = rt.process_info(root)
-    if info is not None and info.name:
-        return info.name
-    holder = rt.whereis(UNNAMED_ROOT)
-    if holder is None:
-        rt.register(UNNAMED_ROOT, root)
-    elif holder is not root:
-        raise Unsupported(f"the root has no registered name and {UNNAMED_ROOT!r} is another process's: register "
-                          "the root under a name of its own (drill paths start with it)")
-    return UNNAMED_ROOT
 
 
 def _why(error: BaseException) -> str:
